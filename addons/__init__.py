@@ -1,0 +1,1 @@
+"""mitmproxy addons of the bridge; the entry point is addons/bridge.py."""

@@ -1,0 +1,40 @@
+"""Which client-facing endpoint a request is, and so which dialect its errors must use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    name: str  # chat | responses | messages | count_tokens | models | model | passthrough | unknown
+    dialect: str  # the client dialect, for answers and errors
+
+
+CHAT = Endpoint("chat", "openai-chat")
+RESPONSES = Endpoint("responses", "openai-responses")
+MESSAGES = Endpoint("messages", "anthropic-messages")
+COUNT_TOKENS = Endpoint("count_tokens", "anthropic-messages")
+
+POST_PATHS = {
+    "/chat/completions": CHAT,
+    "/responses": RESPONSES,
+    "/messages": MESSAGES,
+    "/messages/count_tokens": COUNT_TOKENS,
+}
+
+
+def classify(method: str, path: str, headers_has_anthropic: bool) -> Endpoint:
+    p = path.split("?", 1)[0].rstrip("/")
+    if p.startswith("/v1/"):
+        p = p[3:]
+    dialect = "anthropic-messages" if headers_has_anthropic else "openai-chat"
+    if method == "POST" and p in POST_PATHS:
+        return POST_PATHS[p]
+    if method == "GET" and p == "/models":
+        return Endpoint("models", dialect)
+    if method == "GET" and p.startswith("/models/"):
+        return Endpoint("model", dialect)
+    if path.startswith("/v1/"):
+        return Endpoint("passthrough", dialect)
+    return Endpoint("unknown", dialect)

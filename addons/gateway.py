@@ -1,0 +1,267 @@
+"""Gateway: the bridge's request/response cycle for the client-facing API endpoints.
+
+request: classify the endpoint, check the client key, answer local endpoints, pick the route, and
+either patch the body for a same-dialect upstream (identity path) or translate it through the IR;
+then re-target the flow. responseheaders: stream SSE answers for real (translated when needed).
+response/error: translate non-streamed answers and upstream errors into the client's dialect."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+
+from mitmproxy import ctx
+from mitmproxy import exceptions
+from mitmproxy import http
+
+from addons import answers
+from addons import error_page
+from addons.clientauth import key_matches
+from addons.clientauth import load_or_create_key
+from addons.clientauth import presented_key
+from addons.endpoints import Endpoint
+from addons.endpoints import classify
+from addons.masking import mask_headers
+from addons.routing import Route
+from addons.routing import models_body
+from addons.routing import resolve
+from addons.settings import BridgeConfig
+from addons.settings import ConfigError
+from addons.settings import load
+from addons.streaming import StreamAdapter
+from addons.upstream import retarget
+from translators import ir
+from translators.errors import BridgeError
+from translators.errors import TranslationError
+from translators.events import response_events
+from translators.jsonutil import load_object
+from translators.pipeline import StreamPipeline
+from translators.registry import codec
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class FlowState:
+    """What the response side needs to know about a bridged flow."""
+
+    endpoint: Endpoint
+    route: Route
+    upstream_dialect: str
+    identity: bool
+    req: ir.ChatRequest | None
+    ids: ir.Ids
+    stream: bool
+    pipeline: StreamPipeline | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Gateway:
+    def __init__(self) -> None:
+        self.cfg: BridgeConfig | None = None
+        self.keys: list[bytes] = []
+        self.flows: dict[str, FlowState] = {}
+
+    def load(self, loader: Any) -> None:
+        loader.add_option("bridge_config", str, "", "Path to the bridge's YAML configuration file (see README).")
+        error_page.install()
+
+    def configure(self, updated: set[str]) -> None:
+        if "bridge_config" not in updated and self.cfg is not None:
+            return
+        try:
+            cfg = load(ctx.options.bridge_config or None)
+        except ConfigError as e:
+            if self.cfg is None:
+                raise exceptions.OptionsError(str(e)) from None
+            logger.error("configuration not reloaded, the previous one stays: %s", e)
+            return
+        keys = [k.get_secret_value() for k in cfg.client_keys] or [load_or_create_key(cfg.key_file)]
+        self.cfg, self.keys = cfg, [k.encode() for k in keys]
+
+    def running(self) -> None:
+        # Reverse mode would connect to its target before any hook could re-route (design note 3.3).
+        if ctx.options.connection_strategy != "lazy":
+            ctx.options.update(connection_strategy="lazy")
+
+    # ------------------------------------------------------------------ request side
+
+    def request(self, flow: http.HTTPFlow) -> None:
+        if flow.response or flow.error or not flow.live or self.cfg is None:
+            return
+        req = flow.request
+        ep = classify(req.method, req.path, "anthropic-version" in req.headers)
+        if req.method == "OPTIONS" and self.cfg.cors:
+            flow.response = answers.preflight(req)
+            return
+        try:
+            self._request(flow, ep, self.cfg)
+        except TranslationError as e:
+            self._answer_error(flow, ep.dialect, e.error)
+        except Exception:
+            logger.exception("bridge failed on flow %s", flow.id)
+            self._answer_error(flow, ep.dialect, BridgeError.of("api_error", "The bridge failed on this request."))
+
+    def _request(self, flow: http.HTTPFlow, ep: Endpoint, cfg: BridgeConfig) -> None:
+        if ep.name == "unknown":
+            raise TranslationError(f"Unknown endpoint {flow.request.method} {flow.request.path}.", kind="not_found",
+                                   code="unknown_url")
+        if not key_matches(presented_key(flow.request), self.keys):
+            raise TranslationError("Invalid API key. Send the bridge's client key as 'Authorization: Bearer "
+                                   "<key>' or 'x-api-key: <key>'.", kind="authentication")
+        mask_headers(flow.request.headers)
+        if ep.name == "models":
+            self._answer(flow, answers.json_response(200, models_body(cfg, int(time.time()))))
+        elif ep.name == "model":
+            self._answer_model(flow, cfg, flow.request.path.split("/models/", 1)[1].split("?")[0])
+        elif ep.name == "passthrough":
+            self._passthrough(flow, ep, cfg)
+        else:
+            self._bridge(flow, ep, cfg)
+
+    def _bridge(self, flow: http.HTTPFlow, ep: Endpoint, cfg: BridgeConfig) -> None:
+        if len(flow.request.raw_content or b"") > cfg.max_body_bytes:
+            raise TranslationError(f"Request body exceeds {cfg.max_body_bytes} bytes.", kind="request_too_large")
+        body = load_object(flow.request.get_content(strict=False) or b"")
+        model = body.get("model")
+        if not isinstance(model, str) or not model:
+            raise TranslationError("Missing required parameter: 'model'.", param="model")
+        route = resolve(cfg, model)
+        if route is None:
+            raise TranslationError(f"The model `{model}` does not exist: no provider prefix matches and no "
+                                   "default provider is configured.", kind="not_found", param="model")
+        natives = route.provider.native_dialects()
+        up_dialect = ep.dialect if ep.dialect in natives else natives[0]
+        ids = ir.Ids(int(time.time()), secrets.token_hex(6))
+        if ep.name == "count_tokens":
+            return self._count_tokens(flow, route, body, up_dialect, ids)
+        identity = up_dialect == ep.dialect and not body.get("functions") and not body.get("function_call")
+        req: ir.ChatRequest | None = None
+        if identity:
+            up_body = {**body, "model": route.upstream_model}
+        else:
+            req = codec(ep.dialect).parse_request(body)
+            up_body = codec(up_dialect).render_request(req, route.upstream_model)
+        stream = body.get("stream") is True
+        self.flows[flow.id] = FlowState(ep, route, up_dialect, identity, req, ids, stream)
+        retarget(flow, route.provider, up_dialect, up_body, ep.dialect)
+
+    def _count_tokens(self, flow: http.HTTPFlow, route: Route, body: dict[str, Any], up_dialect: str,
+                      ids: ir.Ids) -> None:
+        if up_dialect == "anthropic-messages":
+            st = FlowState(Endpoint("count_tokens", "anthropic-messages"), route, up_dialect, True, None, ids, False)
+            self.flows[flow.id] = st
+            retarget(flow, route.provider, "count_tokens", {**body, "model": route.upstream_model},
+                     "anthropic-messages")
+            return
+        anthropic = codec("anthropic-messages")
+        req = anthropic.parse_count_tokens(body)  # type: ignore[attr-defined]
+        self._answer(flow, answers.json_response(200, anthropic.render_count_tokens(  # type: ignore[attr-defined]
+            anthropic.estimate_tokens(req))))  # type: ignore[attr-defined]
+
+    def _passthrough(self, flow: http.HTTPFlow, ep: Endpoint, cfg: BridgeConfig) -> None:
+        """Other /v1 endpoints (embeddings, files...) go untouched to an OpenAI-type default provider."""
+        name = cfg.default_provider
+        provider = cfg.providers.get(name) if name else None
+        if provider is None or provider.type == "anthropic":
+            raise TranslationError(f"Unknown endpoint {flow.request.method} {flow.request.path}.", kind="not_found",
+                                   code="unknown_url")
+        path = flow.request.path[3:]  # strip /v1: the provider's base URL carries its own prefix
+        self.flows[flow.id] = FlowState(ep, Route(name, provider, ""), ep.dialect, True, None,  # type: ignore[arg-type]
+                                        ir.Ids(int(time.time())), False, extra={"passthrough": True})
+        retarget(flow, provider, path, None, ep.dialect)
+
+    def _answer_model(self, flow: http.HTTPFlow, cfg: BridgeConfig, model_id: str) -> None:
+        for m in models_body(cfg, int(time.time()))["data"]:
+            if m["id"] == model_id:
+                return self._answer(flow, answers.json_response(200, m))
+        raise TranslationError(f"The model `{model_id}` does not exist.", kind="not_found", param="model")
+
+    def _answer(self, flow: http.HTTPFlow, response: http.Response) -> None:
+        answers.add_cors(flow.request, response)
+        flow.response = response
+
+    def _answer_error(self, flow: http.HTTPFlow, dialect: str, err: BridgeError) -> None:
+        self._answer(flow, answers.error_response(dialect, err))
+
+    # ------------------------------------------------------------------ response side
+
+    def responseheaders(self, flow: http.HTTPFlow) -> None:
+        st = self.flows.get(flow.id)
+        resp = flow.response
+        if st is None or resp is None:
+            return
+        mask_headers(flow.request.headers)  # the request has left: keep no upstream secret in the flow
+        answers.add_cors(flow.request, resp)
+        if resp.status_code != 200 or not resp.headers.get("content-type", "").startswith("text/event-stream"):
+            return  # buffered: translated in response()
+        if st.identity:
+            resp.stream = True
+            return
+        assert st.req is not None
+        st.pipeline = StreamPipeline(codec(st.upstream_dialect).stream_decoder(st.req),
+                                     codec(st.endpoint.dialect).stream_encoder(st.req, st.ids))
+        resp.headers.pop("content-length", None)
+        resp.headers.pop("content-encoding", None)
+        if flow.request.is_http11:
+            resp.headers["transfer-encoding"] = "chunked"
+        resp.stream = StreamAdapter(st.pipeline, flow.id)
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        st = self.flows.pop(flow.id, None)
+        resp = flow.response
+        if st is None or resp is None or resp.stream:
+            return
+        try:
+            if resp.status_code >= 300:
+                self._upstream_error(flow, st, resp)
+            elif not st.identity:
+                self._translate_body(flow, st, resp)
+        except TranslationError as e:
+            self._answer_error(flow, st.endpoint.dialect, e.error)
+        except Exception:
+            logger.exception("bridge failed translating the answer of flow %s", flow.id)
+            self._answer_error(flow, st.endpoint.dialect,
+                               BridgeError.of("api_error", "The bridge failed to translate the upstream answer."))
+
+    def _upstream_error(self, flow: http.HTTPFlow, st: FlowState, resp: http.Response) -> None:
+        is_json = resp.headers.get("content-type", "").startswith("application/json")
+        if st.identity and is_json:
+            return  # the client's own dialect already
+        err = codec(st.upstream_dialect).parse_error(resp.status_code, resp.get_content(strict=False) or b"")
+        retry = resp.headers.get("retry-after")
+        if retry:
+            err = BridgeError.of(err.kind, err.message, param=err.param, code=err.code, status=err.status,
+                                 retry_after=retry)
+        self._answer_error(flow, st.endpoint.dialect, err)
+
+    def _translate_body(self, flow: http.HTTPFlow, st: FlowState, resp: http.Response) -> None:
+        assert st.req is not None
+        body = load_object(resp.get_content(strict=False) or b"", "upstream answer")
+        parsed = codec(st.upstream_dialect).parse_response(body)
+        client = codec(st.endpoint.dialect)
+        if st.stream:  # asked to stream, the upstream answered whole: stream it anyway
+            enc = client.stream_encoder(st.req, st.ids)
+            chunks = [c for ev in response_events(parsed) for c in enc.feed(ev)] + enc.flush()
+            flow.response = http.Response.make(200, b"".join(chunks), {"content-type": "text/event-stream"})
+        else:
+            flow.response = answers.json_response(200, client.render_response(parsed, st.req, st.ids))
+        answers.add_cors(flow.request, flow.response)
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        st = self.flows.pop(flow.id, None)
+        if st is None:
+            return
+        mask_headers(flow.request.headers)
+        if flow.response is None and flow.error is not None:
+            msg = flow.error.msg
+            err = BridgeError.of("upstream_unreachable",
+                                 f"The upstream of provider '{st.route.provider_name}' could not be reached: {msg}")
+            logger.warning("flow %s: upstream %s unreachable: %s", flow.id, st.route.provider_name, msg)
+            response = answers.error_response(st.endpoint.dialect, err)
+            answers.add_cors(flow.request, response)
+            error_page.register(flow.request, response)

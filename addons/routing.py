@@ -1,0 +1,46 @@
+"""Model name -> (provider, upstream model): aliases, `prefix/model`, the default provider, and each
+provider's model map. Also the model list for /v1/models. No mitmproxy here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from addons.settings import BridgeConfig
+from addons.settings import Provider
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    provider_name: str
+    provider: Provider
+    upstream_model: str
+
+
+def resolve(cfg: BridgeConfig, model: str) -> Route | None:
+    target = cfg.aliases.get(model, model)
+    prefix, sep, rest = target.partition("/")
+    if sep and prefix in cfg.providers and rest:
+        name, upstream = prefix, rest
+    elif cfg.default_provider is not None:
+        name, upstream = cfg.default_provider, target  # names like "meta-llama/x" stay whole
+    else:
+        return None
+    provider = cfg.providers[name]
+    return Route(name, provider, provider.model_map.get(upstream, upstream))
+
+
+def model_ids(cfg: BridgeConfig) -> list[str]:
+    ids = [f"{name}/{m}" for name, p in cfg.providers.items() for m in p.models]
+    ids += [f"{name}/{m}" for name, p in cfg.providers.items() for m in p.model_map if m not in p.models]
+    ids += list(cfg.aliases)
+    return list(dict.fromkeys(ids))
+
+
+def models_body(cfg: BridgeConfig, created: int) -> dict[str, Any]:
+    """One list both SDKs accept: OpenAI's fields plus Anthropic's (type, display_name, created_at)."""
+    ids = model_ids(cfg)
+    data = [{"id": i, "object": "model", "created": created, "owned_by": i.split("/")[0] if "/" in i else "bridge",
+             "type": "model", "display_name": i, "created_at": "2025-01-01T00:00:00Z"} for i in ids]
+    return {"object": "list", "data": data, "has_more": False,
+            "first_id": ids[0] if ids else None, "last_id": ids[-1] if ids else None}

@@ -1,0 +1,1 @@
+"""Pure translation between LLM API dialects: no I/O, no mitmproxy, no clock."""
