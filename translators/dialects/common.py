@@ -105,3 +105,22 @@ def sniff_image_type(data: str) -> str | None:
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "image/webp"
     return None
+
+
+# Phrases upstreams use for a prompt that does not fit (OpenAI, Anthropic, Gemini); conversions.md 12:
+# the client dialect's canonical overflow code must survive translation, since agents compact on it.
+_OVERFLOW_HINTS = ("context_length_exceeded", "context window", "context length", "maximum context",
+                   "prompt is too long", "input token count")
+
+
+def is_context_overflow(message: str) -> bool:
+    low = message.lower()
+    return any(h in low for h in _OVERFLOW_HINTS)
+
+
+def builtin_tool_type(tool: ir.Tool) -> str | None:
+    """The provider-defined type of a built-in tool (Responses `web_search`, ...), kept in
+    `Tool.extra["type"]` by the codec that parsed it; None for function and custom tools.
+    Other dialects cannot run such tools and drop them."""
+    typ = tool.extra.get("type")
+    return typ if isinstance(typ, str) else None

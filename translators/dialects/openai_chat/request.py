@@ -335,7 +335,7 @@ def render_request(req: ir.ChatRequest, model: str) -> dict[str, Any]:
         body["stop"] = list(req.stop)
     if req.n is not None:
         body["n"] = req.n
-    if req.reasoning is not None and req.reasoning.mode != "disabled":
+    if req.reasoning is not None and (req.reasoning.mode != "disabled" or req.reasoning.effort == "none"):
         body["reasoning_effort"] = req.reasoning.effort or budget_to_effort(req.reasoning.budget)
     if req.response_format is not None:
         body["response_format"] = _render_response_format(req.response_format)

@@ -66,6 +66,8 @@ class ChatStreamDecoder:
             return []
         if not self.started:
             return self._fail(502, "api_error", "The upstream closed the stream without an answer.")
+        if self.stop is None:  # no finish_reason and no [DONE]: cut off, not finished
+            return self._fail(502, "api_error", "The upstream stream ended before the answer was complete.")
         return self._finish()
 
     def _choice(self, choice: dict[str, Any], out: list[ir.StreamEvent]) -> None:
