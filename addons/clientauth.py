@@ -28,7 +28,7 @@ def key_matches(presented: str | None, accepted: list[bytes]) -> bool:
     ok = False
     for key in accepted:
         ok |= hmac.compare_digest(given, key)
-    return ok and presented is not None
+    return ok and bool(presented)
 
 
 def load_or_create_key(path: str) -> str:

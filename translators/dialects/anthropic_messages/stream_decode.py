@@ -1,4 +1,4 @@
-"""Upstream side: Anthropic SSE events -> IR stream events (anthropic-messages.md 5; conversions.md 13.1)."""
+"""Upstream side: Anthropic SSE events -> IR stream events (anthropic-messages.md 5; conversions.md 13, pitfall 1)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ Events = list[ir.StreamEvent]
 
 @dataclass(slots=True)
 class _Open:
-    kind: str  # "text" | "thinking" | "tool" | "whole" (server tool blocks, emitted complete at stop)
+    kind: str  # "text" | "thinking" | "redacted" | "tool" | "whole" (server tool blocks, emitted complete at stop)
     raw: dict[str, Any] = field(default_factory=dict)
     args: list[str] = field(default_factory=list)
 
@@ -85,11 +85,11 @@ class AnthropicStreamDecoder:
             return [ir.BlockStart(index, ir.Thinking(_str(block.get("thinking")) or "", signature=sig or None,
                                                      origin=ORIGIN))]
         if kind == "redacted_thinking":
-            self._open[index] = _Open("thinking")
+            self._open[index] = _Open("redacted")
             return [ir.BlockStart(index, ir.RedactedThinking(_str(block.get("data")) or "", origin=ORIGIN))]
         if kind == "tool_use":
             # The start's `input` is always {}: never merge it with the deltas (5.2); some compatible
-            # servers put the whole input here instead, which flush_tool replays as one fragment.
+            # servers put the whole input here instead, which _close replays as one fragment.
             self._open[index] = _Open("tool", raw=block)
             return [ir.BlockStart(index, ir.ToolUse(id=_str(block.get("id")) or "", name=_str(block.get("name")) or "",
                                                     arguments=""))]
@@ -105,11 +105,9 @@ class AnthropicStreamDecoder:
             fragment = _str(delta.get("partial_json")) or ""
             self._open[index].args.append(fragment)
             return [ir.BlockDelta(index, "tool_args", fragment)] if self._open[index].kind == "tool" and fragment else []
-        for wire, (key, ir_kind) in _DELTAS.items():
-            if kind == wire:
-                value = _str(delta.get(key))
-                return [ir.BlockDelta(index, ir_kind, value)] if value else []
-        return []  # citations_delta and future delta types
+        key, ir_kind, block_kind = _DELTAS.get(kind, ("", "text", ""))
+        value = _str(delta.get(key)) if self._open[index].kind == block_kind else None
+        return [ir.BlockDelta(index, ir_kind, value)] if value else []  # also skips citations_delta
 
     def _block_stop(self, data: dict[str, Any]) -> Events:
         index = data.get("index")
@@ -169,8 +167,10 @@ def _str(v: Any) -> str | None:
     return v if isinstance(v, str) else None
 
 
-_DELTAS = {"text_delta": ("text", "text"), "thinking_delta": ("thinking", "thinking"),
-           "signature_delta": ("signature", "signature")}
+_DELTAS: dict[Any, tuple[str, ir.DeltaKind, str]] = {
+    "text_delta": ("text", "text", "text"), "thinking_delta": ("thinking", "thinking", "thinking"),
+    "signature_delta": ("signature", "signature", "thinking"),
+}
 
 _HANDLERS: dict[str, Callable[[AnthropicStreamDecoder, dict[str, Any]], Events]] = {
     "message_start": AnthropicStreamDecoder._message_start,
