@@ -3,6 +3,7 @@
 Every emulator answers by the deterministic script of shared/emulator/SCRIPT.md
 (`script.py`), speaking one provider's wire protocol:
 
+* ``openai``            api.openai.com: all of ``openai-chat`` and ``openai-responses`` on one port
 * ``openai-chat``       POST /v1/chat/completions, GET /v1/models
 * ``anthropic``         POST /v1/messages, POST /v1/messages/count_tokens, GET /v1/models
 * ``openai-responses``  POST /v1/responses, GET /v1/models
@@ -23,9 +24,20 @@ streamed event (once before a non-stream answer).
 Control API (no credential): ``GET|DELETE /_emulator/requests`` (request log),
 ``POST /_emulator/fault``, ``GET /_emulator/health``.
 """
+
 from .faults import FAULT_HEADER, FAULT_MODES
 from .script import Decision, ToolCall, Turn, decide
 from .server import PROTOCOLS, Ports, serve, serve_in_thread
 
-__all__ = ["FAULT_HEADER", "FAULT_MODES", "PROTOCOLS", "Decision", "Ports", "ToolCall", "Turn",
-           "decide", "serve", "serve_in_thread"]
+__all__ = [
+    "FAULT_HEADER",
+    "FAULT_MODES",
+    "PROTOCOLS",
+    "Decision",
+    "Ports",
+    "ToolCall",
+    "Turn",
+    "decide",
+    "serve",
+    "serve_in_thread",
+]

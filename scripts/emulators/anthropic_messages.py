@@ -3,6 +3,7 @@
 POST /v1/messages, POST /v1/messages/count_tokens, GET /v1/models (+ /v1/models/{id});
 query strings such as `?beta=true` are ignored.
 """
+
 from __future__ import annotations
 
 import base64
@@ -14,8 +15,17 @@ from .httpserver import Request, Response
 from .openai_common import bearer
 from .script import Decision, decide, split_fragments
 from .turns import anthropic_turn
-from .wire import (SSE_HEADERS, dumps, estimate_tokens, json_response, new_id, output_tokens, pieces,
-                   reasoning_text, sse_event)
+from .wire import (
+    SSE_HEADERS,
+    dumps,
+    estimate_tokens,
+    json_response,
+    new_id,
+    output_tokens,
+    pieces,
+    reasoning_text,
+    sse_event,
+)
 
 MODELS = [
     ("claude-opus-4-1-20250805", "Claude Opus 4.1", "2025-08-05T00:00:00Z"),
@@ -55,15 +65,27 @@ class AnthropicMessages(WireProtocol):
         return found
 
     def error(self, status: int, message: str, kind: str = "invalid_request") -> Response:
-        body = {"type": "error", "error": {"type": _ERROR_TYPES.get(kind, "invalid_request_error"),
-                                            "message": message}, "request_id": new_id("req_011")}
+        body = {
+            "type": "error",
+            "error": {"type": _ERROR_TYPES.get(kind, "invalid_request_error"), "message": message},
+            "request_id": new_id("req_011"),
+        }
         return json_response(status, body, {"request-id": body["request_id"]})
 
     def rate_limited(self) -> Response:
-        resp = self.error(429, "Number of request tokens has exceeded your per-minute rate limit "
-                               "(emulated). Please try again later.", "rate_limit")
-        resp.headers.update({"retry-after": "1", "anthropic-ratelimit-requests-limit": "50",
-                             "anthropic-ratelimit-requests-remaining": "0"})
+        resp = self.error(
+            429,
+            "Number of request tokens has exceeded your per-minute rate limit "
+            "(emulated). Please try again later.",
+            "rate_limit",
+        )
+        resp.headers.update(
+            {
+                "retry-after": "1",
+                "anthropic-ratelimit-requests-limit": "50",
+                "anthropic-ratelimit-requests-remaining": "0",
+            }
+        )
         return resp
 
     def server_error(self) -> Response:
@@ -74,7 +96,9 @@ class AnthropicMessages(WireProtocol):
         if api_key is None and token is None:
             return self.error(401, "x-api-key header is required", "auth")
         if self.key not in (api_key, token):
-            return self.error(401, "invalid x-api-key" if api_key is not None else "Invalid bearer token", "auth")
+            return self.error(
+                401, "invalid x-api-key" if api_key is not None else "Invalid bearer token", "auth"
+            )
         return None
 
     def _checked(self, req: Request, required: tuple[str, ...]) -> dict[str, Any] | Response:
@@ -113,8 +137,9 @@ class AnthropicMessages(WireProtocol):
 
     def list_models(self, req: Request) -> Response:
         data = [self._model(*m) for m in MODELS]
-        return json_response(200, {"data": data, "has_more": False,
-                                   "first_id": data[0]["id"], "last_id": data[-1]["id"]})
+        return json_response(
+            200, {"data": data, "has_more": False, "first_id": data[0]["id"], "last_id": data[-1]["id"]}
+        )
 
     def get_model(self, req: Request) -> Response:
         model = req.route.rsplit("/", 1)[1]
@@ -125,8 +150,14 @@ class AnthropicMessages(WireProtocol):
 
     @staticmethod
     def _model(model_id: str, display: str, created: str) -> dict[str, Any]:
-        return {"type": "model", "id": model_id, "display_name": display, "created_at": created,
-                "max_input_tokens": 200000, "max_tokens": 64000}
+        return {
+            "type": "model",
+            "id": model_id,
+            "display_name": display,
+            "created_at": created,
+            "max_input_tokens": 200000,
+            "max_tokens": 64000,
+        }
 
 
 class _Message:
@@ -142,8 +173,12 @@ class _Message:
         self.stop_reason = "tool_use" if decision.calls else "end_turn"
 
     def usage(self, output: int) -> dict[str, Any]:
-        return {"input_tokens": self.input_tokens, "cache_creation_input_tokens": 0,
-                "cache_read_input_tokens": 0, "output_tokens": output}
+        return {
+            "input_tokens": self.input_tokens,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 0,
+            "output_tokens": output,
+        }
 
     def blocks(self) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -156,29 +191,43 @@ class _Message:
         return out
 
     def message(self, final: bool = True) -> dict[str, Any]:
-        return {"id": self.id, "type": "message", "role": "assistant", "model": self.model,
-                "content": self.blocks() if final else [],
-                "stop_reason": self.stop_reason if final else None, "stop_sequence": None,
-                "usage": {**self.usage(self.output_tokens if final else 1), "service_tier": "standard"}}
+        return {
+            "id": self.id,
+            "type": "message",
+            "role": "assistant",
+            "model": self.model,
+            "content": self.blocks() if final else [],
+            "stop_reason": self.stop_reason if final else None,
+            "stop_sequence": None,
+            "usage": {**self.usage(self.output_tokens if final else 1), "service_tier": "standard"},
+        }
 
     def events(self) -> Iterator[bytes]:
         yield sse_event("message_start", {"type": "message_start", "message": self.message(final=False)})
         yield sse_event("ping", {"type": "ping"})
         for index, block in enumerate(self.blocks()):
             yield from self._block_events(index, block)
-        yield sse_event("message_delta", {
-            "type": "message_delta", "delta": {"stop_reason": self.stop_reason, "stop_sequence": None},
-            "usage": self.usage(self.output_tokens)})
+        yield sse_event(
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": self.stop_reason, "stop_sequence": None},
+                "usage": self.usage(self.output_tokens),
+            },
+        )
         yield sse_event("message_stop", {"type": "message_stop"})
 
     @staticmethod
     def _block_events(index: int, block: dict[str, Any]) -> Iterator[bytes]:
         kind = block["type"]
-        start = {"thinking": {"type": "thinking", "thinking": "", "signature": ""},
-                 "text": {"type": "text", "text": ""},
-                 "tool_use": {**block, "input": {}}}[kind]
-        yield sse_event("content_block_start", {"type": "content_block_start", "index": index,
-                                                "content_block": start})
+        start = {
+            "thinking": {"type": "thinking", "thinking": "", "signature": ""},
+            "text": {"type": "text", "text": ""},
+            "tool_use": {**block, "input": {}},
+        }[kind]
+        yield sse_event(
+            "content_block_start", {"type": "content_block_start", "index": index, "content_block": start}
+        )
         if kind == "thinking":
             deltas = [{"type": "thinking_delta", "thinking": p} for p in pieces(block["thinking"])]
             deltas.append({"type": "signature_delta", "signature": block["signature"]})
@@ -188,5 +237,7 @@ class _Message:
             args = dumps(block["input"]).decode()
             deltas = [{"type": "input_json_delta", "partial_json": f} for f in ["", *split_fragments(args)]]
         for delta in deltas:
-            yield sse_event("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta})
+            yield sse_event(
+                "content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}
+            )
         yield sse_event("content_block_stop", {"type": "content_block_stop", "index": index})

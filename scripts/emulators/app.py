@@ -4,6 +4,7 @@ fault injection, pacing, a request log and a small control API.
 A protocol module subclasses `WireProtocol` (routes, auth, error bodies); `Emulator` wraps
 one protocol instance into an `httpserver` handler.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -64,8 +65,15 @@ class WireProtocol:
 class Emulator:
     """One protocol served with faults, pacing and a request log (one per listening port)."""
 
-    def __init__(self, protocol: WireProtocol, *, delay_ms: int = 0,
-                 fault: str | None = None, fault_times: int | None = None, log_size: int = 200) -> None:
+    def __init__(
+        self,
+        protocol: WireProtocol,
+        *,
+        delay_ms: int = 0,
+        fault: str | None = None,
+        fault_times: int | None = None,
+        log_size: int = 200,
+    ) -> None:
         self.protocol = protocol
         self.delay_ms = delay_ms
         self.fault: str | None = None
@@ -92,7 +100,7 @@ class Emulator:
     async def __call__(self, req: Request) -> Response:
         path = req.route
         if path.startswith(CONTROL_PREFIX):
-            return self._control(req, path[len(CONTROL_PREFIX):])
+            return self._control(req, path[len(CONTROL_PREFIX) :])
         proto = self.protocol
         if proto.log_requests:
             self.requests.append(req)
@@ -104,7 +112,9 @@ class Emulator:
             return denied
         mode = self._take_fault(req)
         if mode is not None and mode not in faults.FAULT_MODES:
-            return Response(400, {"content-type": "text/plain"}, f"unknown {faults.FAULT_HEADER}: {mode}\n".encode())
+            return Response(
+                400, {"content-type": "text/plain"}, f"unknown {faults.FAULT_HEADER}: {mode}\n".encode()
+            )
         if mode == "429":
             return proto.rate_limited()
         if mode == "500":

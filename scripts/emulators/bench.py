@@ -5,6 +5,7 @@ of N content chunks (N = the request's max_tokens / max_completion_tokens, defau
 valid OpenAI wire format, built from pre-encoded bytes so that the proxy in front of it,
 not the emulator, is what a benchmark measures. No script, no request log.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -51,28 +52,54 @@ class Bench(OpenAIProtocol):
 
 def _completion(cid: bytes, model: bytes, prompt_tokens: int) -> bytes:
     completion_tokens = len(TEXT) // 4 + 1
-    return (b'{"id":"%s","object":"chat.completion","created":%d,"model":%s,"choices":[{"index":0,'
-            b'"message":{"role":"assistant","content":%s,"refusal":null,"annotations":[]},'
-            b'"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":%d,'
-            b'"completion_tokens":%d,"total_tokens":%d}}'
-            % (cid, now(), model, dumps(TEXT), prompt_tokens, completion_tokens,
-               prompt_tokens + completion_tokens))
+    return (
+        b'{"id":"%s","object":"chat.completion","created":%d,"model":%s,"choices":[{"index":0,'
+        b'"message":{"role":"assistant","content":%s,"refusal":null,"annotations":[]},'
+        b'"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":%d,'
+        b'"completion_tokens":%d,"total_tokens":%d}}'
+        % (
+            cid,
+            now(),
+            model,
+            dumps(TEXT),
+            prompt_tokens,
+            completion_tokens,
+            prompt_tokens + completion_tokens,
+        )
+    )
 
 
 def _chunks(cid: bytes, model: bytes, n: int, prompt_tokens: int, include_usage: bool) -> list[bytes]:
     usage_null = b',"usage":null' if include_usage else b""
     head = b'data: {"id":"%s","object":"chat.completion.chunk","created":%d,"model":%s,"choices":' % (
-        cid, now(), model)
+        cid,
+        now(),
+        model,
+    )
 
     def chunk(delta: bytes, finish: bytes = b"null") -> bytes:
-        return (head + b'[{"index":0,"delta":' + delta + b',"logprobs":null,"finish_reason":' + finish
-                + b"}]" + usage_null + b"}\n\n")
+        return (
+            head
+            + b'[{"index":0,"delta":'
+            + delta
+            + b',"logprobs":null,"finish_reason":'
+            + finish
+            + b"}]"
+            + usage_null
+            + b"}\n\n"
+        )
 
     token = chunk(b'{"content":%s}' % dumps(TOKEN))
-    out = [chunk(b'{"role":"assistant","content":"","refusal":null}'), *([token] * n),
-           chunk(b"{}", b'"stop"')]
+    out = [
+        chunk(b'{"role":"assistant","content":"","refusal":null}'),
+        *([token] * n),
+        chunk(b"{}", b'"stop"'),
+    ]
     if include_usage:
-        out.append(head + b'[],"usage":{"prompt_tokens":%d,"completion_tokens":%d,"total_tokens":%d}}\n\n'
-                   % (prompt_tokens, n, prompt_tokens + n))
+        out.append(
+            head
+            + b'[],"usage":{"prompt_tokens":%d,"completion_tokens":%d,"total_tokens":%d}}\n\n'
+            % (prompt_tokens, n, prompt_tokens + n)
+        )
     out.append(SSE_DONE)
     return out

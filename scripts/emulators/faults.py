@@ -5,10 +5,11 @@ server-wide fault (CLI `--fault`, `Emulator.set_fault`, `POST /_emulator/fault`)
 one of FAULT_MODES. Protocols only provide their error bodies; how a fault is acted out
 on the wire is decided here, once for all of them.
 """
+
 from __future__ import annotations
 
 import asyncio
-from typing import AsyncIterator, Iterable, AsyncIterable
+from typing import AsyncIterable, AsyncIterator, Iterable
 
 from .httpserver import AbortConnection, Response
 

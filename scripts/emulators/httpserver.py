@@ -13,6 +13,7 @@ A handler is `async def handler(request) -> Response | RawResponse | AsyncIterab
 * Raising `AbortConnection` from a body iterator closes the socket abruptly (TCP reset),
   without the terminating chunk.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -117,7 +118,10 @@ async def _read_request(reader: asyncio.StreamReader, writer: asyncio.StreamWrit
     if "chunked" in headers.get("transfer-encoding", "").lower():
         body = await _read_chunked(reader)
     else:
-        length = int(headers.get("content-length") or 0)
+        try:
+            length = int(headers.get("content-length") or 0)
+        except ValueError as e:
+            raise BadRequest("bad content-length") from e
         if length < 0 or length > MAX_BODY_BYTES:
             raise BadRequest("bad content-length")
         body = await reader.readexactly(length) if length else b""
@@ -129,7 +133,10 @@ async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
     total = 0
     while True:
         size_line = await reader.readuntil(b"\r\n")
-        size = int(size_line.split(b";", 1)[0].strip() or b"0", 16)
+        try:
+            size = int(size_line.split(b";", 1)[0].strip() or b"0", 16)
+        except ValueError as e:
+            raise BadRequest("bad chunk size") from e
         if size == 0:
             while (await reader.readuntil(b"\r\n")) != b"\r\n":  # trailers
                 pass
@@ -148,6 +155,12 @@ def _abort(writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     writer.transport.abort()
+
+
+def _plain_400(reason: str) -> bytes:
+    body = f"Bad request: {reason}\n".encode()
+    headers = {"content-type": "text/plain", "content-length": str(len(body)), "connection": "close"}
+    return _head(400, headers) + body
 
 
 async def _send_stream(writer: asyncio.StreamWriter, resp: Response, head_only: bool) -> None:
@@ -187,7 +200,8 @@ class HTTPServer:
 
     async def start(self) -> int:
         self._server = await asyncio.start_server(
-            self._serve, self.host, self.port, limit=MAX_HEADER_BYTES, reuse_address=True)
+            self._serve, self.host, self.port, limit=MAX_HEADER_BYTES, reuse_address=True
+        )
         self.port = self._server.sockets[0].getsockname()[1]
         return self.port
 
@@ -215,13 +229,16 @@ class HTTPServer:
         except AbortConnection:
             _abort(writer)
             return
-        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
+        except (
+            ConnectionError,
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+            asyncio.CancelledError,
+        ):
             pass
         except BadRequest as e:
-            body = f"Bad request: {e}\n".encode()
             with contextlib.suppress(ConnectionError):
-                writer.write(_head(400, {"content-type": "text/plain", "content-length": str(len(body)),
-                                         "connection": "close"}) + body)
+                writer.write(_plain_400(str(e)))
         finally:
             self._conns.discard(task)
         with contextlib.suppress(Exception):
@@ -234,6 +251,8 @@ class HTTPServer:
             return False
         try:
             result = await self.handler(req)
+        except AbortConnection:
+            raise
         except Exception as e:  # a handler bug must not kill the connection silently
             msg = f"emulator handler error: {type(e).__name__}: {e}".encode()
             result = Response(500, {"content-type": "text/plain"}, msg)

@@ -2,6 +2,7 @@
 
 POST /v1/chat/completions (also /chat/completions), GET /v1/models (also /models).
 """
+
 from __future__ import annotations
 
 from typing import Any, Iterator
@@ -10,8 +11,20 @@ from .httpserver import Request, Response
 from .openai_common import OpenAIProtocol
 from .script import Decision, ToolCall, decide, split_fragments
 from .turns import chat_turn
-from .wire import (SSE_DONE, SSE_HEADERS, effort_requested, estimate_tokens, hex_id, json_response,
-                   new_id, now, output_tokens, pieces, reasoning_text, sse_data)
+from .wire import (
+    SSE_DONE,
+    SSE_HEADERS,
+    effort_requested,
+    estimate_tokens,
+    hex_id,
+    json_response,
+    new_id,
+    now,
+    output_tokens,
+    pieces,
+    reasoning_text,
+    sse_data,
+)
 
 FINGERPRINT = "fp_emulated01"
 
@@ -22,8 +35,12 @@ def chat_usage(prompt_tokens: int, completion_tokens: int, reasoning_tokens: int
         "completion_tokens": completion_tokens,
         "total_tokens": prompt_tokens + completion_tokens,
         "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
-        "completion_tokens_details": {"reasoning_tokens": reasoning_tokens, "audio_tokens": 0,
-                                      "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0},
+        "completion_tokens_details": {
+            "reasoning_tokens": reasoning_tokens,
+            "audio_tokens": 0,
+            "accepted_prediction_tokens": 0,
+            "rejected_prediction_tokens": 0,
+        },
     }
 
 
@@ -54,15 +71,26 @@ class OpenAIChat(OpenAIProtocol):
         if not isinstance(body["messages"], list) or not body["messages"]:
             return self.error(400, "Invalid 'messages': expected a non-empty array.", param="messages")
         decision = decide(chat_turn(body))
-        wants_reasoning = effort_requested(body.get("reasoning_effort")) or effort_requested(body.get("reasoning"))
+        wants_reasoning = effort_requested(body.get("reasoning_effort")) or effort_requested(
+            body.get("reasoning")
+        )
         reasoning = reasoning_text(decision) if wants_reasoning else ""
         answer = _Answer(
-            model=str(body["model"]), decision=decision, reasoning=reasoning,
+            model=str(body["model"]),
+            decision=decision,
+            reasoning=reasoning,
             call_ids=[new_id("call_") for _ in decision.calls],
-            usage=chat_usage(estimate_tokens(req.body), output_tokens(decision, reasoning),
-                             estimate_tokens(reasoning) if reasoning else 0),
+            usage=chat_usage(
+                estimate_tokens(req.body),
+                output_tokens(decision, reasoning),
+                estimate_tokens(reasoning) if reasoning else 0,
+            ),
         )
-        headers = {"x-request-id": hex_id("req_"), "openai-processing-ms": "1", "openai-version": "2020-10-01"}
+        headers = {
+            "x-request-id": hex_id("req_"),
+            "openai-processing-ms": "1",
+            "openai-version": "2020-10-01",
+        }
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
             return Response(200, {**SSE_HEADERS, **headers}, list(answer.chunks(include_usage)))
@@ -72,8 +100,9 @@ class OpenAIChat(OpenAIProtocol):
 class _Answer:
     """One scripted answer rendered as a chat.completion or as its chunk stream."""
 
-    def __init__(self, model: str, decision: Decision, reasoning: str, call_ids: list[str],
-                 usage: dict[str, Any]) -> None:
+    def __init__(
+        self, model: str, decision: Decision, reasoning: str, call_ids: list[str], usage: dict[str, Any]
+    ) -> None:
         self.id = new_id("chatcmpl-", 29)
         self.created = now()
         self.model, self.decision, self.reasoning = model, decision, reasoning
@@ -81,23 +110,39 @@ class _Answer:
         self.finish_reason = "tool_calls" if decision.calls else "stop"
 
     def completion(self) -> dict[str, Any]:
-        message: dict[str, Any] = {"role": "assistant", "content": self.decision.text,
-                                   "refusal": None, "annotations": []}
+        message: dict[str, Any] = {
+            "role": "assistant",
+            "content": self.decision.text,
+            "refusal": None,
+            "annotations": [],
+        }
         if self.reasoning:
             message["reasoning_content"] = self.reasoning
         if self.decision.calls:
-            message["tool_calls"] = [_with_payload(c, _call_head(c, i), c.payload)
-                                     for c, i in zip(self.decision.calls, self.call_ids)]
+            message["tool_calls"] = [
+                _with_payload(c, _call_head(c, i), c.payload)
+                for c, i in zip(self.decision.calls, self.call_ids)
+            ]
         return {
-            "id": self.id, "object": "chat.completion", "created": self.created, "model": self.model,
-            "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": self.finish_reason}],
-            "usage": self.usage, "service_tier": "default", "system_fingerprint": FINGERPRINT,
+            "id": self.id,
+            "object": "chat.completion",
+            "created": self.created,
+            "model": self.model,
+            "choices": [
+                {"index": 0, "message": message, "logprobs": None, "finish_reason": self.finish_reason}
+            ],
+            "usage": self.usage,
+            "service_tier": "default",
+            "system_fingerprint": FINGERPRINT,
         }
 
     def deltas(self) -> Iterator[dict[str, Any]]:
         """The choice deltas in order; the first one carries the role (section 4.3 rule 1)."""
-        first: dict[str, Any] = {"role": "assistant", "content": None if self.decision.calls else "",
-                                 "refusal": None}
+        first: dict[str, Any] = {
+            "role": "assistant",
+            "content": None if self.decision.calls else "",
+            "refusal": None,
+        }
         if self.reasoning:
             first["reasoning_content"] = ""
             yield first
@@ -119,8 +164,14 @@ class _Answer:
                 yield {"tool_calls": [{"index": index, key: {field: frag}}]}
 
     def chunks(self, include_usage: bool) -> Iterator[bytes]:
-        base = {"id": self.id, "object": "chat.completion.chunk", "created": self.created,
-                "model": self.model, "service_tier": "default", "system_fingerprint": FINGERPRINT}
+        base = {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "service_tier": "default",
+            "system_fingerprint": FINGERPRINT,
+        }
         extra = {"usage": None} if include_usage else {}
 
         def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:

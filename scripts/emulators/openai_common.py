@@ -1,5 +1,6 @@
 """What api.openai.com's endpoints share: the Bearer credential, the error envelope and
 the model list (openai-passthrough.md sections 7, 8 and 12)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -55,44 +56,62 @@ class OpenAIProtocol(WireProtocol):
             return self.get_model
         return found
 
-    def error(self, status: int, message: str, kind: str = "invalid_request",
-              param: str | None = None) -> Response:
+    def error(
+        self, status: int, message: str, kind: str = "invalid_request", param: str | None = None
+    ) -> Response:
         etype, code = _KINDS.get(kind, _KINDS["invalid_request"])
         headers = {"x-request-id": hex_id("req_")}
         if kind.startswith("auth"):
             headers["www-authenticate"] = 'Bearer realm="OpenAI API"'
         if kind == "rate_limit":
-            headers.update({"x-ratelimit-limit-requests": "500", "x-ratelimit-remaining-requests": "0",
-                            "x-ratelimit-reset-requests": "1s"})
+            headers.update(
+                {
+                    "x-ratelimit-limit-requests": "500",
+                    "x-ratelimit-remaining-requests": "0",
+                    "x-ratelimit-reset-requests": "1s",
+                }
+            )
         body = {"error": {"message": message, "type": etype, "param": param, "code": code}}
         return json_response(status, body, headers)
 
     def rate_limited(self) -> Response:
-        resp = self.error(429, "Rate limit reached for requests per min (RPM): Limit 500, Used 500, "
-                               "Requested 1. Please try again in 1s. (emulated)", "rate_limit")
+        resp = self.error(
+            429,
+            "Rate limit reached for requests per min (RPM): Limit 500, Used 500, "
+            "Requested 1. Please try again in 1s. (emulated)",
+            "rate_limit",
+        )
         resp.headers["retry-after"] = "1"
         return resp
 
     def server_error(self) -> Response:
-        return self.error(500, "The server had an error while processing your request. Sorry about that!",
-                          "server")
+        return self.error(
+            500, "The server had an error while processing your request. Sorry about that!", "server"
+        )
 
     def authenticate(self, req: Request) -> Response | None:
         got = bearer(req)
         if got is None:
             return self.error(401, "Missing bearer or basic authentication in header", "auth_missing")
         if got != self.key:
-            return self.error(401, f"Incorrect API key provided: {mask_key(got)}. You can find your "
-                                   "API key at https://platform.openai.com/account/api-keys.", "auth")
+            return self.error(
+                401,
+                f"Incorrect API key provided: {mask_key(got)}. You can find your "
+                "API key at https://platform.openai.com/account/api-keys.",
+                "auth",
+            )
         return None
 
     def check_request(self, req: Request, required: tuple[str, ...]) -> dict[str, Any] | Response:
         """The JSON body with its required fields, or OpenAI's 400."""
         body = self.json_body(req)
         if isinstance(body, Response):
-            return self.error(400, "We could not parse the JSON body of your request. (HINT: This likely "
-                                   "means you aren't using your HTTP library correctly. The OpenAI API "
-                                   "expects a JSON payload, but what was sent was not valid JSON.)")
+            return self.error(
+                400,
+                "We could not parse the JSON body of your request. (HINT: This likely "
+                "means you aren't using your HTTP library correctly. The OpenAI API "
+                "expects a JSON payload, but what was sent was not valid JSON.)",
+            )
         if not body.get("model"):
             return self.error(400, "you must provide a model parameter")
         for name in required:
@@ -109,5 +128,6 @@ class OpenAIProtocol(WireProtocol):
         for m, c, o in MODELS:
             if m == model:
                 return json_response(200, {"id": m, "object": "model", "created": c, "owned_by": o})
-        return self.error(404, f"The model `{model}` does not exist or you do not have access to it.",
-                          "model_not_found")
+        return self.error(
+            404, f"The model `{model}` does not exist or you do not have access to it.", "model_not_found"
+        )

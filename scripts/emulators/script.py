@@ -3,6 +3,7 @@
 Pure and dialect-neutral: protocol modules turn a request into a `Turn`, call `decide`,
 and render the `Decision` in their own wire format.
 """
+
 from __future__ import annotations
 
 import json
@@ -152,6 +153,7 @@ def _echo_tokens(prompt: str) -> str:
 
 
 # --- streaming helpers -------------------------------------------------------------------
+
 
 def split_text(text: str, pieces: int = 3) -> list[str]:
     """Split text into about `pieces` parts, cutting before spaces (so " there!" style

@@ -1,4 +1,5 @@
 """Running emulators: in-process (`serve`, `serve_in_thread`) or from the CLI (__main__)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -11,9 +12,11 @@ from .app import Emulator, WireProtocol
 from .bench import Bench
 from .httpserver import HTTPServer
 from .openai_chat import OpenAIChat
+from .openai_platform import OpenAIPlatform
 from .openai_responses import OpenAIResponses
 
 PROTOCOLS: dict[str, type[WireProtocol]] = {
+    "openai": OpenAIPlatform,
     "openai-chat": OpenAIChat,
     "anthropic": AnthropicMessages,
     "openai-responses": OpenAIResponses,
@@ -38,8 +41,15 @@ class Ports(dict):  # dict[str, int]: protocol name -> listening port
 
 
 @contextlib.asynccontextmanager
-async def serve(protocols: Mapping[str, int], *, key: str, host: str = "127.0.0.1", delay_ms: int = 0,
-                fault: str | None = None, fault_times: int | None = None) -> AsyncIterator[Ports]:
+async def serve(
+    protocols: Mapping[str, int],
+    *,
+    key: str,
+    host: str = "127.0.0.1",
+    delay_ms: int = 0,
+    fault: str | None = None,
+    fault_times: int | None = None,
+) -> AsyncIterator[Ports]:
     """Serve each protocol on its port (0 = ephemeral) in the running loop:
     `async with serve({"openai-chat": 0}, key="k") as ports: ports["openai-chat"]`."""
     unknown = set(protocols) - set(PROTOCOLS)
@@ -77,8 +87,7 @@ def serve_in_thread(protocols: Mapping[str, int], **options: object) -> Iterator
             found["error"] = e
             ready.set()
 
-    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True,
-                              name="emulators")
+    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True, name="emulators")
     thread.start()
     ready.wait()
     if "error" in found:

@@ -3,6 +3,7 @@
 One function per dialect; the small helpers are shared so that the three readers agree on
 what text, tool results and tool schemas are.
 """
+
 from __future__ import annotations
 
 from typing import Any, Iterable
@@ -23,8 +24,10 @@ def text_of(content: Any) -> str:
         content = [content]
     if isinstance(content, list):
         texts = [
-            p["text"] for p in content
-            if isinstance(p, dict) and p.get("type", "text") in _TEXT_PART_TYPES
+            p["text"]
+            for p in content
+            if isinstance(p, dict)
+            and p.get("type", "text") in _TEXT_PART_TYPES
             and isinstance(p.get("text"), str)
         ]
         return "\n".join(texts)
@@ -84,7 +87,8 @@ def anthropic_turn(body: dict[str, Any]) -> Turn:
     turn = Turn(prompt=_last_user_prompt(messages))
     if messages and messages[-1].get("role") == "user" and isinstance(messages[-1].get("content"), list):
         turn.tool_results = [
-            text_of(b.get("content")) for b in messages[-1]["content"]
+            text_of(b.get("content"))
+            for b in messages[-1]["content"]
             if isinstance(b, dict) and b.get("type") == "tool_result"
         ]
     for tool in body.get("tools") or []:

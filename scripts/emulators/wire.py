@@ -1,4 +1,5 @@
 """Small wire helpers shared by every protocol module: JSON, SSE framing, ids, usage."""
+
 from __future__ import annotations
 
 import json
@@ -31,9 +32,10 @@ def sse_event(name: str, obj: Any) -> bytes:
     return b"event: " + name.encode() + b"\ndata: " + dumps(obj) + b"\n\n"
 
 
-def json_response(status: int, obj: Any, headers: dict[str, str] | None = None,
-                  pretty: bool = False) -> Response:
-    body = (json.dumps(obj, ensure_ascii=False, indent=2).encode() if pretty else dumps(obj))
+def json_response(
+    status: int, obj: Any, headers: dict[str, str] | None = None, pretty: bool = False
+) -> Response:
+    body = json.dumps(obj, ensure_ascii=False, indent=2).encode() if pretty else dumps(obj)
     return Response(status, {"content-type": "application/json", **(headers or {})}, body)
 
 

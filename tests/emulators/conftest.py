@@ -1,4 +1,5 @@
 """Shared fixtures for the emulator tests: one set of emulators for the whole session."""
+
 from __future__ import annotations
 
 import json
@@ -30,7 +31,7 @@ def shared_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def emu() -> Iterator[Ports]:
-    names = {"openai-chat": 0, "anthropic": 0, "openai-responses": 0, "bench": 0}
+    names = {"openai": 0, "openai-chat": 0, "anthropic": 0, "openai-responses": 0, "bench": 0}
     with serve_in_thread(names, key=KEY) as ports:
         yield ports
 
@@ -72,6 +73,8 @@ def parse_sse() -> Callable[[str], list[tuple[str | None, str]]]:
 @pytest.fixture(scope="session")
 def sse_json() -> Callable[[str], list[tuple[str | None, Any]]]:
     """Parsed SSE events with JSON data (Chat's `[DONE]` kept as the string)."""
+
     def parse(text: str) -> list[tuple[str | None, Any]]:
         return [(n, d if d == "[DONE]" else json.loads(d)) for n, d in parse_sse_text(text)]
+
     return parse

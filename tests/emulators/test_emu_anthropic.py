@@ -1,4 +1,5 @@
 """The Anthropic Messages emulator over real HTTP, then through the official anthropic SDK."""
+
 from __future__ import annotations
 
 import json
@@ -7,22 +8,32 @@ import anthropic
 import httpx
 import pytest
 
-WEATHER_TOOL = {"name": "get_weather", "description": "Weather for a city",
-                "input_schema": {"type": "object", "properties": {"city": {"type": "string"}},
-                                 "required": ["city"]}}
+WEATHER_TOOL = {
+    "name": "get_weather",
+    "description": "Weather for a city",
+    "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+}
 
 HTTP = httpx.Client(timeout=10)  # one client: creating one per request costs ~30 ms (TLS setup)
 
 
 def post(emu, key, body, path="/v1/messages", auth="x-api-key"):
     headers = {"x-api-key": key} if auth == "x-api-key" else {"authorization": f"Bearer {key}"}
-    return HTTP.post(emu.url("anthropic") + path, json=body, timeout=10,
-                      headers={**headers, "anthropic-version": "2023-06-01"})
+    return HTTP.post(
+        emu.url("anthropic") + path,
+        json=body,
+        timeout=10,
+        headers={**headers, "anthropic-version": "2023-06-01"},
+    )
 
 
 def msg(text, **extra):
-    return {"model": "claude-test", "max_tokens": 1024, "messages": [{"role": "user", "content": text}],
-            **extra}
+    return {
+        "model": "claude-test",
+        "max_tokens": 1024,
+        "messages": [{"role": "user", "content": text}],
+        **extra,
+    }
 
 
 def test_non_stream_text(emu, key):
@@ -45,26 +56,50 @@ def test_non_stream_parallel_tool_use(emu, key):
     body = post(emu, key, msg("weather for Tokyo and Paris", tools=[WEATHER_TOOL])).json()
     assert body["stop_reason"] == "tool_use"
     assert [(b["type"], b["name"], b["input"]) for b in body["content"]] == [
-        ("tool_use", "get_weather", {"city": "Tokyo"}), ("tool_use", "get_weather", {"city": "Paris"})]
+        ("tool_use", "get_weather", {"city": "Tokyo"}),
+        ("tool_use", "get_weather", {"city": "Paris"}),
+    ]
     assert all(b["id"].startswith("toolu_") for b in body["content"])
 
 
 def test_tool_result_round(emu, key):
     messages = [
         {"role": "user", "content": "weather in Paris?"},
-        {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "get_weather",
-                                           "input": {"city": "Paris"}}]},
-        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1",
-                                      "content": [{"type": "text", "text": "ACC-SUNNY22"}]},
-                                     {"type": "text", "text": "<system-reminder>x</system-reminder>"}]},
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Paris"}}
+            ],
+        },
+        {
+            "role": "user",
+            "content": [
+                {
+                    "type": "tool_result",
+                    "tool_use_id": "toolu_1",
+                    "content": [{"type": "text", "text": "ACC-SUNNY22"}],
+                },
+                {"type": "text", "text": "<system-reminder>x</system-reminder>"},
+            ],
+        },
     ]
-    body = post(emu, key, {"model": "c", "max_tokens": 10, "messages": messages, "tools": [WEATHER_TOOL]}).json()
+    body = post(
+        emu, key, {"model": "c", "max_tokens": 10, "messages": messages, "tools": [WEATHER_TOOL]}
+    ).json()
     assert body["content"][0]["text"] == "Tool result: ACC-SUNNY22"
 
 
 def test_stream_grammar(emu, key, sse_json):
-    r = post(emu, key, msg("weather in London?", tools=[WEATHER_TOOL], stream=True,
-                           thinking={"type": "enabled", "budget_tokens": 1024}))
+    r = post(
+        emu,
+        key,
+        msg(
+            "weather in London?",
+            tools=[WEATHER_TOOL],
+            stream=True,
+            thinking={"type": "enabled", "budget_tokens": 1024},
+        ),
+    )
     assert r.headers["content-type"].startswith("text/event-stream")
     events = sse_json(r.text)
     assert all(name == data["type"] for name, data in events)
@@ -103,17 +138,26 @@ def test_thinking_display_omitted(emu, key):
 
 
 def test_count_tokens_and_models(emu, key):
-    r = post(emu, key, {"model": "c", "messages": [{"role": "user", "content": "hi"}]},
-             path="/v1/messages/count_tokens?beta=true")
+    r = post(
+        emu,
+        key,
+        {"model": "c", "messages": [{"role": "user", "content": "hi"}]},
+        path="/v1/messages/count_tokens?beta=true",
+    )
     assert r.status_code == 200 and r.json()["input_tokens"] > 0
     models = HTTP.get(emu.url("anthropic") + "/v1/models?limit=1000", headers={"x-api-key": key}).json()
     assert models["has_more"] is False and all(m["type"] == "model" for m in models["data"])
     assert models["first_id"] == models["data"][0]["id"]
 
 
-@pytest.mark.parametrize("headers,message", [({}, "x-api-key header is required"),
-                                             ({"x-api-key": "wrong"}, "invalid x-api-key"),
-                                             ({"authorization": "Bearer wrong"}, "Invalid bearer token")])
+@pytest.mark.parametrize(
+    "headers,message",
+    [
+        ({}, "x-api-key header is required"),
+        ({"x-api-key": "wrong"}, "invalid x-api-key"),
+        ({"authorization": "Bearer wrong"}, "Invalid bearer token"),
+    ],
+)
 def test_401(emu, headers, message):
     r = HTTP.post(emu.url("anthropic") + "/v1/messages", headers=headers, json=msg("hi"))
     assert r.status_code == 401
@@ -124,7 +168,10 @@ def test_401(emu, headers, message):
 def test_400s(emu, key):
     no_max = post(emu, key, {"model": "c", "messages": []})
     assert no_max.status_code == 400
-    assert no_max.json()["error"] == {"type": "invalid_request_error", "message": "max_tokens: Field required"}
+    assert no_max.json()["error"] == {
+        "type": "invalid_request_error",
+        "message": "max_tokens: Field required",
+    }
     bad = HTTP.post(emu.url("anthropic") + "/v1/messages", content=b"[", headers={"x-api-key": key})
     assert bad.status_code == 400 and bad.json()["error"]["type"] == "invalid_request_error"
     no_model = post(emu, key, {"max_tokens": 5, "messages": []})
@@ -132,6 +179,7 @@ def test_400s(emu, key):
 
 
 # --- the official SDK as the judge ---------------------------------------------------------
+
 
 @pytest.fixture
 def client(emu, key):
@@ -154,17 +202,26 @@ def test_sdk_stream_helper_text(client):
 
 
 def test_sdk_stream_helper_thinking_and_tools(client):
-    with client.messages.stream(**msg("weather in Paris and Tokyo", tools=[WEATHER_TOOL],
-                                      thinking={"type": "enabled", "budget_tokens": 1024})) as stream:
+    with client.messages.stream(
+        **msg(
+            "weather in Paris and Tokyo",
+            tools=[WEATHER_TOOL],
+            thinking={"type": "enabled", "budget_tokens": 1024},
+        )
+    ) as stream:
         final = stream.get_final_message()
     assert final.content[0].type == "thinking" and final.content[0].signature
-    assert [(b.name, b.input) for b in final.content[1:]] == [("get_weather", {"city": "Paris"}),
-                                                               ("get_weather", {"city": "Tokyo"})]
+    assert [(b.name, b.input) for b in final.content[1:]] == [
+        ("get_weather", {"city": "Paris"}),
+        ("get_weather", {"city": "Tokyo"}),
+    ]
     assert final.stop_reason == "tool_use"
 
 
 def test_sdk_count_tokens_models_and_auth(client, emu):
-    assert client.messages.count_tokens(model="c", messages=[{"role": "user", "content": "hi"}]).input_tokens > 0
+    assert (
+        client.messages.count_tokens(model="c", messages=[{"role": "user", "content": "hi"}]).input_tokens > 0
+    )
     assert any(m.id.startswith("claude") for m in client.models.list())
     with anthropic.Anthropic(base_url=emu.base_url("anthropic"), api_key="bad", max_retries=0) as bad:
         with pytest.raises(anthropic.AuthenticationError):

@@ -1,6 +1,7 @@
 """Requests captured from real clients (shared/captures) read as the reference server did:
 the dialect readers must find the same prompt, tool results and tools, and the script
 must take the same decision."""
+
 from __future__ import annotations
 
 import json

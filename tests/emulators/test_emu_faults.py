@@ -1,4 +1,5 @@
 """Fault injection, pacing and the control API, for every protocol."""
+
 from __future__ import annotations
 
 import json
@@ -108,7 +109,9 @@ def test_control_api_fault_and_request_log(emu, key):
     assert HTTP.post(url, headers=headers, json=body).status_code == 200
     log = HTTP.get(base + "/_emulator/requests").json()["requests"]
     assert [r["path"] for r in log] == ["/v1/responses", "/v1/responses"]
-    assert log[0]["body"]["input"] == "hello there" and log[0]["headers"]["authorization"].startswith("Bearer")
+    assert log[0]["body"]["input"] == "hello there" and log[0]["headers"]["authorization"].startswith(
+        "Bearer"
+    )
     assert HTTP.post(base + "/_emulator/fault", json={"fault": "bogus"}).status_code == 400
     assert HTTP.get(base + "/_emulator/health").json() == {"ok": True, "protocol": "openai-responses"}
 
@@ -123,7 +126,9 @@ def test_sdk_retries_after_429(emu, key):
     emu.emulators["openai-chat"].set_fault("429", times=1)
     with openai.OpenAI(base_url=emu.base_url("openai-chat"), api_key=key, max_retries=1) as client:
         started = time.monotonic()
-        completion = client.chat.completions.create(model="m", messages=[{"role": "user", "content": "ACC-RETRY1"}])
+        completion = client.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": "ACC-RETRY1"}]
+        )
     assert completion.choices[0].message.content == "ACK ACC-RETRY1"
     assert time.monotonic() - started >= 0.9  # honoured Retry-After: 1
 

@@ -1,5 +1,6 @@
 """The Chat Completions emulator over real HTTP: raw wire checks with httpx, then the
 official openai SDK (including its stream helper) as the judge of the wire format."""
+
 from __future__ import annotations
 
 import json
@@ -8,16 +9,25 @@ import httpx
 import openai
 import pytest
 
-WEATHER_TOOL = {"type": "function", "function": {
-    "name": "get_weather", "description": "Weather for a city",
-    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Weather for a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    },
+}
 
 HTTP = httpx.Client(timeout=10)  # one client: creating one per request costs ~30 ms (TLS setup)
 
 
 def post(emu, key, body, path="/v1/chat/completions", **headers):
-    return HTTP.post(emu.url("openai-chat") + path, json=body, timeout=10,
-                      headers={"authorization": f"Bearer {key}", **headers})
+    return HTTP.post(
+        emu.url("openai-chat") + path,
+        json=body,
+        timeout=10,
+        headers={"authorization": f"Bearer {key}", **headers},
+    )
 
 
 def user(text):
@@ -31,8 +41,12 @@ def test_non_stream_text(emu, key):
     assert body["object"] == "chat.completion" and body["id"].startswith("chatcmpl-")
     assert body["model"] == "my-model"
     choice = body["choices"][0]
-    assert choice["message"] == {"role": "assistant", "content": "ACK ACC-CHAT01", "refusal": None,
-                                 "annotations": []}
+    assert choice["message"] == {
+        "role": "assistant",
+        "content": "ACK ACC-CHAT01",
+        "refusal": None,
+        "annotations": [],
+    }
     assert choice["finish_reason"] == "stop"
     usage = body["usage"]
     assert usage["prompt_tokens"] > 0 and usage["completion_tokens"] > 0
@@ -60,17 +74,34 @@ def test_non_stream_parallel_tool_calls(emu, key):
 
 def test_tool_results_round(emu, key):
     messages = user("What is the weather in Paris?") + [
-        {"role": "assistant", "content": None, "tool_calls": [
-            {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}]},
-        {"role": "tool", "tool_call_id": "call_1", "content": [{"type": "text", "text": "ACC-SUNNY22 sunny"}]},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}
+            ],
+        },
+        {
+            "role": "tool",
+            "tool_call_id": "call_1",
+            "content": [{"type": "text", "text": "ACC-SUNNY22 sunny"}],
+        },
     ]
     body = post(emu, key, {"model": "m", "messages": messages, "tools": [WEATHER_TOOL]}).json()
     assert body["choices"][0]["message"]["content"] == "Tool result: ACC-SUNNY22 sunny"
 
 
 def test_stream_text_framing(emu, key, sse_json):
-    r = post(emu, key, {"model": "m", "messages": user("ACC-STREAM1"), "stream": True,
-                        "stream_options": {"include_usage": True}})
+    r = post(
+        emu,
+        key,
+        {
+            "model": "m",
+            "messages": user("ACC-STREAM1"),
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        },
+    )
     assert r.headers["content-type"].startswith("text/event-stream")
     assert r.headers["transfer-encoding"] == "chunked"
     events = sse_json(r.text)
@@ -94,8 +125,16 @@ def test_stream_without_include_usage_has_no_usage(emu, key, sse_json):
 
 
 def test_stream_parallel_tool_calls(emu, key, sse_json):
-    r = post(emu, key, {"model": "m", "messages": user("weather in London, then Tokyo"), "stream": True,
-                        "tools": [WEATHER_TOOL]})
+    r = post(
+        emu,
+        key,
+        {
+            "model": "m",
+            "messages": user("weather in London, then Tokyo"),
+            "stream": True,
+            "tools": [WEATHER_TOOL],
+        },
+    )
     chunks = [d for _, d in sse_json(r.text)[:-1]]
     calls: dict[int, dict] = {}
     fragments: dict[int, int] = {}
@@ -110,7 +149,10 @@ def test_stream_parallel_tool_calls(emu, key, sse_json):
             if tc["function"].get("arguments"):
                 fragments[i] = fragments.get(i, 0) + 1
                 calls[i]["arguments"] += tc["function"]["arguments"]
-    assert [json.loads(calls[i]["arguments"]) for i in sorted(calls)] == [{"city": "London"}, {"city": "Tokyo"}]
+    assert [json.loads(calls[i]["arguments"]) for i in sorted(calls)] == [
+        {"city": "London"},
+        {"city": "Tokyo"},
+    ]
     assert all(n >= 2 for n in fragments.values())
     assert chunks[-1]["choices"][0]["finish_reason"] == "tool_calls"
 
@@ -128,18 +170,23 @@ def test_reasoning_effort_adds_reasoning_content(emu, key, sse_json):
 
 def test_custom_tool_call(emu, key):
     tools = [{"type": "custom", "custom": {"name": "apply_patch"}}]
-    body = post(emu, key, {"model": "m", "messages": user("create the file a.txt containing `hi`"),
-                           "tools": tools}).json()
+    body = post(
+        emu, key, {"model": "m", "messages": user("create the file a.txt containing `hi`"), "tools": tools}
+    ).json()
     call = body["choices"][0]["message"]["tool_calls"][0]
     assert call["type"] == "custom" and call["custom"]["name"] == "apply_patch"
     assert call["custom"]["input"] == "*** Begin Patch\n*** Add File: a.txt\n+hi\n*** End Patch\n"
 
 
-@pytest.mark.parametrize("headers,code", [({}, None), ({"authorization": "Bearer sk-wrong-key-123456"},
-                                                       "invalid_api_key")])
+@pytest.mark.parametrize(
+    "headers,code", [({}, None), ({"authorization": "Bearer sk-wrong-key-123456"}, "invalid_api_key")]
+)
 def test_401(emu, headers, code):
-    r = HTTP.post(emu.url("openai-chat") + "/v1/chat/completions", headers=headers,
-                   json={"model": "m", "messages": user("hi")})
+    r = HTTP.post(
+        emu.url("openai-chat") + "/v1/chat/completions",
+        headers=headers,
+        json={"model": "m", "messages": user("hi")},
+    )
     assert r.status_code == 401
     err = r.json()["error"]
     assert set(err) == {"message", "type", "param", "code"}
@@ -148,8 +195,11 @@ def test_401(emu, headers, code):
 
 
 def test_400s(emu, key):
-    bad_json = HTTP.post(emu.url("openai-chat") + "/v1/chat/completions", content=b"{nope",
-                          headers={"authorization": f"Bearer {key}"})
+    bad_json = HTTP.post(
+        emu.url("openai-chat") + "/v1/chat/completions",
+        content=b"{nope",
+        headers={"authorization": f"Bearer {key}"},
+    )
     assert bad_json.status_code == 400 and bad_json.json()["error"]["type"] == "invalid_request_error"
     no_model = post(emu, key, {"messages": user("hi")})
     assert no_model.status_code == 400 and "model" in no_model.json()["error"]["message"]
@@ -170,6 +220,7 @@ def test_models_and_unknown_route(emu, key):
 
 # --- the official SDK as the judge ---------------------------------------------------------
 
+
 @pytest.fixture
 def client(emu, key):
     with openai.OpenAI(base_url=emu.base_url("openai-chat"), api_key=key, max_retries=0) as c:
@@ -183,8 +234,9 @@ def test_sdk_create(client):
 
 
 def test_sdk_stream_helper_text(client):
-    with client.chat.completions.stream(model="gpt-x", messages=user("ACC-SDK002"),
-                                        stream_options={"include_usage": True}) as stream:
+    with client.chat.completions.stream(
+        model="gpt-x", messages=user("ACC-SDK002"), stream_options={"include_usage": True}
+    ) as stream:
         deltas = [e.delta for e in stream if e.type == "content.delta"]
         final = stream.get_final_completion()
     assert len(deltas) >= 2 and "".join(deltas) == "ACK ACC-SDK002"
@@ -193,8 +245,9 @@ def test_sdk_stream_helper_text(client):
 
 
 def test_sdk_stream_helper_parallel_tools(client):
-    with client.chat.completions.stream(model="gpt-x", messages=user("weather in Paris and London?"),
-                                        tools=[WEATHER_TOOL]) as stream:
+    with client.chat.completions.stream(
+        model="gpt-x", messages=user("weather in Paris and London?"), tools=[WEATHER_TOOL]
+    ) as stream:
         final = stream.get_final_completion()
     calls = final.choices[0].message.tool_calls
     assert [json.loads(c.function.arguments) for c in calls] == [{"city": "Paris"}, {"city": "London"}]

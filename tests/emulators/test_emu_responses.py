@@ -1,4 +1,5 @@
 """The Responses emulator over real HTTP, then through openai's `client.responses`."""
+
 from __future__ import annotations
 
 import json
@@ -7,17 +8,26 @@ import httpx
 import openai
 import pytest
 
-WEATHER_TOOL = {"type": "function", "name": "get_weather", "strict": False,
-                "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
-PATCH_TOOL = {"type": "custom", "name": "apply_patch", "description": "patch",
-              "format": {"type": "grammar", "syntax": "lark", "definition": "start: /.+/"}}
+WEATHER_TOOL = {
+    "type": "function",
+    "name": "get_weather",
+    "strict": False,
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+}
+PATCH_TOOL = {
+    "type": "custom",
+    "name": "apply_patch",
+    "description": "patch",
+    "format": {"type": "grammar", "syntax": "lark", "definition": "start: /.+/"},
+}
 
 HTTP = httpx.Client(timeout=10)  # one client: creating one per request costs ~30 ms (TLS setup)
 
 
 def post(emu, key, body, path="/v1/responses"):
-    return HTTP.post(emu.url("openai-responses") + path, json=body, timeout=10,
-                      headers={"authorization": f"Bearer {key}"})
+    return HTTP.post(
+        emu.url("openai-responses") + path, json=body, timeout=10, headers={"authorization": f"Bearer {key}"}
+    )
 
 
 def test_non_stream_text(emu, key):
@@ -45,9 +55,18 @@ def test_items_input_with_function_outputs(emu, key):
 
 
 def test_stream_sequence_and_completed_output(emu, key, sse_json):
-    r = post(emu, key, {"model": "m", "input": "weather in Paris and London", "tools": [WEATHER_TOOL],
-                        "stream": True, "reasoning": {"effort": "low", "summary": "auto"},
-                        "include": ["reasoning.encrypted_content"]})
+    r = post(
+        emu,
+        key,
+        {
+            "model": "m",
+            "input": "weather in Paris and London",
+            "tools": [WEATHER_TOOL],
+            "stream": True,
+            "reasoning": {"effort": "low", "summary": "auto"},
+            "include": ["reasoning.encrypted_content"],
+        },
+    )
     events = sse_json(r.text)
     assert all(name == data["type"] for name, data in events)
     assert [d["sequence_number"] for _, d in events] == list(range(len(events)))
@@ -63,8 +82,11 @@ def test_stream_sequence_and_completed_output(emu, key, sse_json):
     done = {d["output_index"]: d["item"] for n, d in events if n == "response.output_item.done"}
     assert [done[i] for i in sorted(done)] == final["output"]
     for call in calls:
-        frags = [d["delta"] for n, d in events
-                 if n == "response.function_call_arguments.delta" and d["item_id"] == call["id"]]
+        frags = [
+            d["delta"]
+            for n, d in events
+            if n == "response.function_call_arguments.delta" and d["item_id"] == call["id"]
+        ]
         assert len(frags) >= 2 and "".join(frags) == call["arguments"]
     summary = [d["delta"] for n, d in events if n == "response.reasoning_summary_text.delta"]
     assert len(summary) >= 2
@@ -78,7 +100,11 @@ def test_stream_text_deltas(emu, key, sse_json):
 
 
 def test_freeform_custom_tool(emu, key, sse_json):
-    body = {"model": "m", "input": "Please create the file hello.txt containing `ACC-CX`.", "tools": [PATCH_TOOL]}
+    body = {
+        "model": "m",
+        "input": "Please create the file hello.txt containing `ACC-CX`.",
+        "tools": [PATCH_TOOL],
+    }
     [item] = post(emu, key, body).json()["output"]
     assert item["type"] == "custom_tool_call" and item["name"] == "apply_patch"
     assert item["input"] == "*** Begin Patch\n*** Add File: hello.txt\n+ACC-CX\n*** End Patch\n"
@@ -93,16 +119,23 @@ def test_reasoning_none_means_no_reasoning_item(emu, key):
 
 
 def test_errors(emu, key):
-    r = HTTP.post(emu.url("openai-responses") + "/v1/responses", json={"model": "m", "input": "hi"},
-                   headers={"authorization": "Bearer nope-nope-nope"})
+    r = HTTP.post(
+        emu.url("openai-responses") + "/v1/responses",
+        json={"model": "m", "input": "hi"},
+        headers={"authorization": "Bearer nope-nope-nope"},
+    )
     assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_api_key"
     assert post(emu, key, {"input": "hi"}).status_code == 400
-    bad = HTTP.post(emu.url("openai-responses") + "/v1/responses", content=b"not json",
-                     headers={"authorization": f"Bearer {key}"})
+    bad = HTTP.post(
+        emu.url("openai-responses") + "/v1/responses",
+        content=b"not json",
+        headers={"authorization": f"Bearer {key}"},
+    )
     assert bad.status_code == 400 and bad.json()["error"]["type"] == "invalid_request_error"
 
 
 # --- the official SDK as the judge ---------------------------------------------------------
+
 
 @pytest.fixture
 def client(emu, key):
@@ -116,8 +149,9 @@ def test_sdk_create(client):
 
 
 def test_sdk_stream_helper_text(client):
-    with client.responses.stream(model="gpt-r", input="ACC-SDKRES2",
-                                 reasoning={"effort": "medium", "summary": "auto"}) as stream:
+    with client.responses.stream(
+        model="gpt-r", input="ACC-SDKRES2", reasoning={"effort": "medium", "summary": "auto"}
+    ) as stream:
         deltas = [e.delta for e in stream if e.type == "response.output_text.delta"]
         final = stream.get_final_response()
     assert len(deltas) >= 2 and "".join(deltas) == "ACK ACC-SDKRES2"
@@ -126,12 +160,15 @@ def test_sdk_stream_helper_text(client):
 
 
 def test_sdk_stream_helper_tools(client):
-    with client.responses.stream(model="gpt-r", input="weather in Tokyo?", tools=[WEATHER_TOOL, PATCH_TOOL]) as s:
+    with client.responses.stream(
+        model="gpt-r", input="weather in Tokyo?", tools=[WEATHER_TOOL, PATCH_TOOL]
+    ) as s:
         final = s.get_final_response()
     [call] = final.output
     assert call.type == "function_call" and json.loads(call.arguments) == {"city": "Tokyo"}
-    with client.responses.stream(model="gpt-r", input="create the file x containing `y`",
-                                 tools=[WEATHER_TOOL, PATCH_TOOL]) as s:
+    with client.responses.stream(
+        model="gpt-r", input="create the file x containing `y`", tools=[WEATHER_TOOL, PATCH_TOOL]
+    ) as s:
         final = s.get_final_response()
     assert final.output[0].type == "custom_tool_call"
     assert final.output[0].input == "*** Begin Patch\n*** Add File: x\n+y\n*** End Patch\n"
@@ -140,3 +177,24 @@ def test_sdk_stream_helper_tools(client):
 def test_sdk_raw_stream_events(client):
     kinds = [e.type for e in client.responses.create(model="gpt-r", input="hi", stream=True)]
     assert kinds[0] == "response.created" and kinds[-1] == "response.completed"
+
+
+def test_openai_platform_serves_chat_and_responses_on_one_port(emu, key):
+    auth = {"authorization": f"Bearer {key}"}
+    chat = HTTP.post(
+        emu.base_url("openai") + "/chat/completions",
+        headers=auth,
+        json={"model": "m", "messages": [{"role": "user", "content": "ACC-PLAT01"}]},
+    )
+    resp = HTTP.post(
+        emu.base_url("openai") + "/responses", headers=auth, json={"model": "m", "input": "ACC-PLAT02"}
+    )
+    assert chat.json()["choices"][0]["message"]["content"] == "ACK ACC-PLAT01"
+    assert resp.json()["output"][0]["content"][0]["text"] == "ACK ACC-PLAT02"
+    assert HTTP.get(emu.base_url("openai") + "/models", headers=auth).json()["object"] == "list"
+    garbage = HTTP.post(
+        emu.base_url("openai") + "/responses",
+        headers={**auth, "x-emulator-fault": "garbage"},
+        json={"model": "m", "input": "x"},
+    )
+    assert garbage.text.startswith("data: ")

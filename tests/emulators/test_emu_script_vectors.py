@@ -1,4 +1,5 @@
 """The script against every worked example of shared/emulator/script_vectors.json."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,13 @@ CASES = json.loads(VECTORS.read_text())
 @pytest.mark.parametrize("case", CASES, ids=[c["case"] for c in CASES])
 def test_vector(case: dict) -> None:
     t = case["turn"]
-    turn = Turn(prompt=t["prompt"], tool_results=t["tool_results"], tools=t["tools"],
-                tool_schemas=t["tool_schemas"], freeform=set(t["freeform"]))
+    turn = Turn(
+        prompt=t["prompt"],
+        tool_results=t["tool_results"],
+        tools=t["tools"],
+        tool_schemas=t["tool_schemas"],
+        freeform=set(t["freeform"]),
+    )
     decision = decide(turn)
     if decision.kind == "text":
         got = {"kind": "text", "payload": decision.text}
@@ -37,7 +43,9 @@ def test_tool_results_cut_to_2000() -> None:
 
 def test_write_tool_matches_path_case_insensitively() -> None:
     schema = {"properties": {"content": {"type": "string"}, "filePath": {"type": "string"}}}
-    turn = Turn(prompt="create the file a.txt containing `x`", tools=["write"], tool_schemas={"write": schema})
+    turn = Turn(
+        prompt="create the file a.txt containing `x`", tools=["write"], tool_schemas={"write": schema}
+    )
     assert decide(turn).calls[0].arguments == {"filePath": "a.txt", "content": "x\n"}
 
 
@@ -48,8 +56,16 @@ def test_tool_call_ids_are_not_part_of_the_decision() -> None:
     assert [c.arguments["city"] for c in decide(turn).calls] == ["Tokyo", "London"]
 
 
-@pytest.mark.parametrize("text", ["Hello from the scripted upstream.", "ACK ACC-CHAT01", "Hi",
-                                  "Tool result: ACC-SUNNY22 sunny, 22C | ACC-CLOUDY18 cloudy, 18C", "x" * 50])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hello from the scripted upstream.",
+        "ACK ACC-CHAT01",
+        "Hi",
+        "Tool result: ACC-SUNNY22 sunny, 22C | ACC-CLOUDY18 cloudy, 18C",
+        "x" * 50,
+    ],
+)
 def test_split_text(text: str) -> None:
     parts = split_text(text)
     assert "".join(parts) == text
@@ -57,8 +73,15 @@ def test_split_text(text: str) -> None:
     assert len(parts) <= 3
 
 
-@pytest.mark.parametrize("payload", ['{"city":"Paris"}', "{}", '{"cmd":"cat notes.txt"}',
-                                     "*** Begin Patch\n*** Add File: a\n+b\n*** End Patch\n"])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        '{"city":"Paris"}',
+        "{}",
+        '{"cmd":"cat notes.txt"}',
+        "*** Begin Patch\n*** Add File: a\n+b\n*** End Patch\n",
+    ],
+)
 def test_split_fragments(payload: str) -> None:
     parts = split_fragments(payload)
     assert "".join(parts) == payload
