@@ -25,7 +25,7 @@ ProviderType = Literal["openai", "openai-compatible", "openai-responses", "anthr
 NATIVE_DIALECTS: dict[str, tuple[str, ...]] = {
     "openai": ("openai-chat", "openai-responses"),
     "openai-compatible": ("openai-chat",),
-    "openai-responses": ("openai-responses", "openai-chat"),
+    "openai-responses": ("openai-responses",),
     "anthropic": ("anthropic-messages",),
 }
 DEFAULT_BASE_URL = {

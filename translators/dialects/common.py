@@ -7,6 +7,8 @@ import binascii
 from typing import Any
 from typing import Iterable
 
+import orjson
+
 from translators import ir
 from translators.errors import TranslationError
 
@@ -124,3 +126,27 @@ def builtin_tool_type(tool: ir.Tool) -> str | None:
     Other dialects cannot run such tools and drop them."""
     typ = tool.extra.get("type")
     return typ if isinstance(typ, str) else None
+
+
+# A freeform (custom) tool offered to an upstream without freeform tools is a function tool taking
+# {"input": "<raw>"} (conversions.md 3.8, LiteLLM custom_tools.py); its calls are unwrapped on the way back.
+FREEFORM_KEY = "input"
+
+
+def unwrap_freeform(arguments: str) -> str:
+    """The raw input inside a wrapped freeform call's JSON arguments (the arguments as they are if not)."""
+    try:
+        obj = orjson.loads(arguments)
+    except orjson.JSONDecodeError:
+        return arguments
+    if isinstance(obj, dict) and isinstance(obj.get(FREEFORM_KEY), str):
+        return str(obj[FREEFORM_KEY])
+    return arguments
+
+
+def freeform_names(tools: Iterable[ir.Tool]) -> frozenset[str]:
+    """Names of the client's freeform tools that no function tool shares (their calls may come back
+    wrapped from an upstream that has no freeform tools)."""
+    tools = tuple(tools)
+    functions = {t.name for t in tools if t.kind == "function"}
+    return frozenset(t.name for t in tools if t.kind == "custom" and t.name not in functions)

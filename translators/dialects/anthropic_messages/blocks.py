@@ -55,7 +55,11 @@ def parse_block(block: Any, where: str) -> ir.Block:
 
 
 def opaque(block: dict[str, Any]) -> ir.Text:
-    return ir.Text("", extra={OPAQUE: block})
+    """Other dialects see the block's own text, if it has any (search_result content), else nothing."""
+    inner = block.get("content")
+    text = "\n".join(c["text"] for c in inner if isinstance(c, dict) and isinstance(c.get("text"), str)) \
+        if isinstance(inner, list) else ""
+    return ir.Text(text, extra={OPAQUE: block})
 
 
 def _text(b: dict[str, Any], w: str) -> ir.Block:
@@ -80,10 +84,11 @@ def _document(b: dict[str, Any], w: str) -> ir.Block:
     ws = f"{w}source."
     doc: dict[str, Any] = {"filename": optional(b, "title", str, w),
                            "extra": rest(b, frozenset({"type", "source", "title"}))}
+    media = optional(src, "media_type", str, ws)
     if kind == "base64":
-        return ir.Document(media_type=optional(src, "media_type", str, ws), data=require(src, "data", str, ws), **doc)
+        return ir.Document(media_type=media, data=require(src, "data", str, ws), **doc)
     if kind == "text":
-        return ir.Document(media_type=optional(src, "media_type", str, ws), text=require(src, "data", str, ws), **doc)
+        return ir.Document(media_type=media, text=require(src, "data", str, ws), **doc)
     if kind == "url":
         return ir.Document(url=require(src, "url", str, ws), **doc)
     if kind == "file":
@@ -96,8 +101,11 @@ def _document(b: dict[str, Any], w: str) -> ir.Block:
 
 def _tool_use(b: dict[str, Any], w: str) -> ir.Block:
     args = optional(b, "input", dict, w)
-    return ir.ToolUse(id=require(b, "id", str, w), name=require(b, "name", str, w),
-                      arguments=orjson.dumps(args or {}).decode(),
+    try:
+        arguments = orjson.dumps(args or {}).decode()
+    except (orjson.JSONEncodeError, TypeError):  # e.g. an integer beyond 64 bits from a lenient JSON parser
+        raise TranslationError(f"Invalid value for '{w}input'.", param=f"{w}input") from None
+    return ir.ToolUse(id=require(b, "id", str, w), name=require(b, "name", str, w), arguments=arguments,
                       extra=rest(b, frozenset({"type", "id", "name", "input"})))
 
 
@@ -178,8 +186,10 @@ def render_image(img: ir.Image, same: bool) -> dict[str, Any] | None:
                   "data": img.data}
     elif img.url:
         parsed = parse_data_url(img.url)
-        source = ({"type": "base64", "media_type": sniff_image_type(parsed[1]) or parsed[0], "data": parsed[1]}
-                  if parsed else {"type": "url", "url": img.url})
+        source = {"type": "url", "url": img.url}
+        if parsed:
+            media, data = parsed
+            source = {"type": "base64", "media_type": sniff_image_type(data) or media, "data": data}
     return {"type": "image", "source": source, **extra} if source else None
 
 

@@ -70,7 +70,9 @@ def parse_error(status: int, body: bytes) -> BridgeError:
     if typ == "overloaded_error" or status == 529:
         kind = "overloaded"
     message = message or f"Upstream returned HTTP {status}."
-    code = CONTEXT_CODE if _OVERFLOW.search(message) else ("billing_error" if typ == "billing_error" else None)
+    code = "billing_error" if typ == "billing_error" else None
+    if _OVERFLOW.search(message):
+        code = CONTEXT_CODE  # Chat/Responses clients then get their canonical code (conversions.md 12)
     return BridgeError.of(kind, message, status=status, code=code)
 
 

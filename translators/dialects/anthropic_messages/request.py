@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from typing import Any
+from typing import Literal
 
 from translators import ir
 from translators.dialects.anthropic_messages.blocks import DIALECT
@@ -18,7 +19,9 @@ _KNOWN = frozenset({
     "metadata", "tools", "tool_choice", "thinking", "output_config",
 })
 _ROLES = frozenset({"user", "assistant", "system"})
-_CHOICE = {"auto": "auto", "any": "required", "tool": "tool", "none": "none"}
+_CHOICE: dict[str, Literal["auto", "none", "required", "tool"]] = {
+    "auto": "auto", "any": "required", "tool": "tool", "none": "none",
+}
 _MODES = frozenset({"enabled", "adaptive", "disabled"})
 _NUM = (int, float)
 
@@ -47,8 +50,8 @@ def _parse(body: dict[str, Any], max_tokens: int | None) -> ir.ChatRequest:
         tool_choice=tool_choice,
         parallel_tool_calls=parallel,
         max_output_tokens=max_tokens,
-        sampling=ir.Sampling(temperature=optional(body, "temperature", _NUM), top_p=optional(body, "top_p", _NUM),
-                             top_k=optional(body, "top_k", int)),
+        sampling=ir.Sampling(temperature=optional(body, "temperature", _NUM),
+                             top_p=optional(body, "top_p", _NUM), top_k=optional(body, "top_k", int)),
         stop=_strings(optional(body, "stop_sequences", list), "stop_sequences"),
         stream=bool(optional(body, "stream", bool)),
         want_usage=True,  # Anthropic streams always carry usage
@@ -97,7 +100,7 @@ def _message(m: Any, i: int) -> ir.Message:
 
 
 def _name_tool_results(msgs: tuple[ir.Message, ...]) -> tuple[ir.Message, ...]:
-    """Fill ToolResult.name from the matching tool_use (Gemini-style upstreams need it, conversions.md 3.5)."""
+    """Fill ToolResult.name from the matching tool_use (Gemini needs it, conversions.md 3.5)."""
     names = {b.id: b.name for m in msgs for b in m.content if isinstance(b, ir.ToolUse)}
     if not names:
         return msgs
@@ -122,9 +125,10 @@ def _tool(t: Any, i: int) -> ir.Tool:
         # `type` included, for an Anthropic upstream (section 3.5).
         return ir.Tool(name=name, description=optional(t, "description", str, w),
                        extra=rest(t, frozenset({"name", "description"})))
+    # `type: "custom"` is the default and is dropped: Tool.extra["type"] means an Anthropic-defined tool
     return ir.Tool(name=name, description=optional(t, "description", str, w),
                    parameters=optional(t, "input_schema", dict, w), strict=optional(t, "strict", bool, w),
-                   extra=rest(t, frozenset({"name", "description", "input_schema", "strict"})))
+                   extra=rest(t, frozenset({"type", "name", "description", "input_schema", "strict"})))
 
 
 def _tool_choice(tc: dict[str, Any] | None) -> tuple[ir.ToolChoice | None, bool | None]:
@@ -156,8 +160,9 @@ def _response_format(output_config: dict[str, Any]) -> ir.ResponseFormat | None:
     fmt = output_config.get("format")
     if not isinstance(fmt, dict) or fmt.get("type") != "json_schema":
         return None
-    return ir.ResponseFormat(type="json_schema", schema=optional(fmt, "schema", dict, "output_config.format."),
-                             name=optional(fmt, "name", str, "output_config.format."))
+    where = "output_config.format."
+    return ir.ResponseFormat(type="json_schema", schema=optional(fmt, "schema", dict, where),
+                             name=optional(fmt, "name", str, where))
 
 
 def _strings(values: list[Any] | None, where: str) -> tuple[str, ...]:

@@ -25,7 +25,9 @@ DEFAULT_MAX_TOKENS = 4096
 MIN_BUDGET = 1024  # Anthropic's smallest thinking budget (section 3.6)
 _SYSTEM_ROLES = ("system", "developer")
 _CHOICE = {"auto": "auto", "required": "any", "none": "none", "tool": "tool"}
-_EFFORTS = {"minimal": "low", "low": "low", "medium": "medium", "high": "high", "xhigh": "xhigh", "max": "max"}
+# output_config.effort takes low..max; OpenAI's "minimal" is the nearest to low
+_EFFORTS = {"minimal": "low", "low": "low", "medium": "medium", "high": "high", "xhigh": "xhigh",
+            "max": "max"}
 _EMPTY_SCHEMA = {"type": "object", "properties": {}}
 # A freeform (custom) tool becomes a one-string-argument tool (conversions.md 3.8).
 _FREEFORM_SCHEMA = {"type": "object", "properties": {"input": {"type": "string"}}, "required": ["input"]}
@@ -84,9 +86,12 @@ def _turn(m: ir.Message, same: bool) -> tuple[str, list[dict[str, Any]]]:
         return m.role, _blocks(m.content, same)
     if same:  # the 2.x API takes {"role":"system"} turns; the client sent them, so the upstream does too
         return "system", _texts(m.content, same)
-    # Older API versions have no mid-conversation system turn: a user turn that says what it is (conversions.md 1).
+    # Older API versions have no mid-conversation system turn: a user turn saying what it is
+    # (conversions.md 1).
     text = "\n\n".join(b.text for b in m.content if isinstance(b, ir.Text) and b.text.strip())
-    return "user", [{"type": "text", "text": f"<system-reminder>\n{text}\n</system-reminder>"}] if text else []
+    if not text:
+        return "user", []
+    return "user", [{"type": "text", "text": f"<system-reminder>\n{text}\n</system-reminder>"}]
 
 
 def _results_first(msg: dict[str, Any]) -> dict[str, Any]:
@@ -239,7 +244,7 @@ def _native_thinking(r: ir.Reasoning) -> dict[str, Any] | None:
 
 
 def _thinking_on(thinking: dict[str, Any] | None) -> bool:
-    return bool(thinking) and thinking.get("type") in ("enabled", "adaptive")  # type: ignore[union-attr]
+    return thinking is not None and thinking.get("type") in ("enabled", "adaptive")
 
 
 def _sampling(req: ir.ChatRequest, same: bool, thinking: bool) -> dict[str, Any]:
@@ -248,7 +253,8 @@ def _sampling(req: ir.ChatRequest, same: bool, thinking: bool) -> dict[str, Any]
         return {k: v for k, v in (("temperature", s.temperature), ("top_p", s.top_p), ("top_k", s.top_k))
                 if v is not None}
     out: dict[str, Any] = {}
-    # With thinking: temperature 1/unset, no top_k, top_p >= 0.95 (section 3.6). Range 0..1 (conversions.md 6).
+    # With thinking: temperature 1/unset, no top_k, top_p >= 0.95 (section 3.6); range 0..1
+    # (conversions.md 6).
     if s.temperature is not None and not thinking:
         out["temperature"] = min(max(s.temperature, 0.0), 1.0)
     if s.top_p is not None and (not thinking or s.top_p >= 0.95):

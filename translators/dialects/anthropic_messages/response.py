@@ -17,8 +17,9 @@ from translators.dialects.common import rest
 from translators.errors import TranslationError
 
 STOP_FROM_WIRE: dict[str, ir.StopReason] = {
-    "end_turn": "end_turn", "max_tokens": "max_tokens", "stop_sequence": "stop_sequence", "tool_use": "tool_use",
-    "pause_turn": "pause_turn", "refusal": "refusal", "model_context_window_exceeded": "max_tokens",
+    "end_turn": "end_turn", "max_tokens": "max_tokens", "stop_sequence": "stop_sequence",
+    "tool_use": "tool_use", "pause_turn": "pause_turn", "refusal": "refusal",
+    "model_context_window_exceeded": "max_tokens",
 }
 _STOP_TO_WIRE = {"content_filter": "refusal", "error": "end_turn"}
 _USAGE_KEYS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
@@ -26,6 +27,15 @@ _KNOWN = frozenset({"id", "type", "role", "model", "content", "stop_reason", "st
 
 
 # ---- shared mappings ----
+
+
+def as_dict(v: Any) -> dict[str, Any]:
+    """Lenient reading of upstream output: a missing or mistyped object reads as empty."""
+    return v if isinstance(v, dict) else {}
+
+
+def as_str(v: Any) -> str | None:
+    return v if isinstance(v, str) else None
 
 
 def stop_to_wire(reason: ir.StopReason | None, saw_tool: bool) -> str:
@@ -46,15 +56,16 @@ def merge_wire_usage(into: dict[str, int], usage: Any) -> dict[str, int]:
     """Anthropic usage fields present in `usage` override earlier ones (streams report in parts, 5.2)."""
     if not isinstance(usage, dict):
         return into
-    return {**into, **{k: v for k in _USAGE_KEYS if isinstance(v := usage.get(k), int) and not isinstance(v, bool)}}
+    present = {k: v for k in _USAGE_KEYS if isinstance(v := usage.get(k), int) and not isinstance(v, bool)}
+    return {**into, **present}
 
 
 def usage_from_wire(raw: dict[str, int], details: Any = None) -> ir.Usage:
     cache_read = raw.get("cache_read_input_tokens", 0)
     cache_write = raw.get("cache_creation_input_tokens", 0)
     thinking = details.get("thinking_tokens") if isinstance(details, dict) else None
-    return ir.Usage(input=raw.get("input_tokens", 0) + cache_read + cache_write, output=raw.get("output_tokens", 0),
-                    cache_read=cache_read, cache_write=cache_write,
+    return ir.Usage(input=raw.get("input_tokens", 0) + cache_read + cache_write,
+                    output=raw.get("output_tokens", 0), cache_read=cache_read, cache_write=cache_write,
                     reasoning=thinking if isinstance(thinking, int) else 0)
 
 
@@ -72,7 +83,8 @@ def out_block(b: ir.Block, ids: ir.Ids) -> dict[str, Any] | None:
     if isinstance(b, ir.RedactedThinking):
         return {"type": "redacted_thinking", "data": encode_signature(b.data, b.origin)}
     if isinstance(b, ir.ToolUse):
-        return {"type": "tool_use", "id": safe_id(b.id) or ids.new("toolu_"), "name": b.name, "input": tool_input(b)}
+        return {"type": "tool_use", "id": safe_id(b.id) or ids.new("toolu_"), "name": b.name,
+                "input": tool_input(b)}
     return None
 
 
@@ -84,10 +96,11 @@ def message_id(upstream_id: str | None, ids: ir.Ids) -> str:
 
 
 def render_response(resp: ir.ChatResponse, req: ir.ChatRequest, ids: ir.Ids) -> dict[str, Any]:
+    msg_id = message_id(resp.id, ids)
     content = [w for w in (out_block(b, ids) for b in resp.content) if w is not None]
     saw_tool = any(isinstance(b, ir.ToolUse) for b in resp.content)
     return {
-        "id": message_id(resp.id, ids), "type": "message", "role": "assistant",
+        "id": msg_id, "type": "message", "role": "assistant",
         "model": req.model or resp.model, "content": content,
         "stop_reason": stop_to_wire(resp.stop_reason, saw_tool), "stop_sequence": resp.stop_sequence,
         "usage": usage_to_wire(resp.usage),
@@ -99,8 +112,8 @@ def render_response(resp: ir.ChatResponse, req: ir.ChatRequest, ids: ir.Ids) -> 
 
 def parse_response(body: dict[str, Any]) -> ir.ChatResponse:
     if body.get("type") == "error":
-        err = body.get("error") if isinstance(body.get("error"), dict) else {}
-        kind = KIND_OF_TYPE.get(err.get("type"), "api_error")
+        err = as_dict(body.get("error"))
+        kind = KIND_OF_TYPE.get(str(err.get("type")), "api_error")
         raise TranslationError(str(err.get("message") or "Upstream error"), kind=kind)
     try:
         return _parse(body)
@@ -109,12 +122,12 @@ def parse_response(body: dict[str, Any]) -> ir.ChatResponse:
 
 
 def _parse(body: dict[str, Any]) -> ir.ChatResponse:
-    usage = body.get("usage") if isinstance(body.get("usage"), dict) else {}
+    usage = as_dict(body.get("usage"))
     stop = body.get("stop_reason")
     seq = body.get("stop_sequence")
     return ir.ChatResponse(
-        id=body.get("id") if isinstance(body.get("id"), str) else "",
-        model=body.get("model") if isinstance(body.get("model"), str) else "",
+        id=as_str(body.get("id")) or "",
+        model=as_str(body.get("model")) or "",
         content=parse_content(require(body, "content", list), "content"),
         stop_reason=STOP_FROM_WIRE.get(stop, "end_turn") if isinstance(stop, str) else "end_turn",
         stop_sequence=seq if isinstance(seq, str) else None,

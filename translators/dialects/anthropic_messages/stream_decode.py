@@ -1,4 +1,4 @@
-"""Upstream side: Anthropic SSE events -> IR stream events (anthropic-messages.md 5; conversions.md 13, pitfall 1)."""
+"""Upstream side: Anthropic SSE events -> IR stream events (anthropic-messages.md 5; conversions.md 13.1)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from translators.dialects.anthropic_messages.blocks import opaque
 from translators.dialects.anthropic_messages.errors import KIND_OF_TYPE
 from translators.dialects.anthropic_messages.errors import status_of_kind
 from translators.dialects.anthropic_messages.response import STOP_FROM_WIRE
+from translators.dialects.anthropic_messages.response import as_dict
+from translators.dialects.anthropic_messages.response import as_str
 from translators.dialects.anthropic_messages.response import merge_wire_usage
 from translators.dialects.anthropic_messages.response import usage_from_wire
 from translators.sse import SSEEvent
@@ -24,7 +26,7 @@ Events = list[ir.StreamEvent]
 
 @dataclass(slots=True)
 class _Open:
-    kind: str  # "text" | "thinking" | "redacted" | "tool" | "whole" (server tool blocks, emitted complete at stop)
+    kind: str  # "text" | "thinking" | "redacted" | "tool" | "whole" (server tool blocks: emitted at stop)
     raw: dict[str, Any] = field(default_factory=dict)
     args: list[str] = field(default_factory=list)
 
@@ -64,12 +66,13 @@ class AnthropicStreamDecoder:
     # ---- handlers ----
 
     def _message_start(self, data: dict[str, Any]) -> Events:
-        msg = data.get("message") if isinstance(data.get("message"), dict) else {}
+        msg = as_dict(data.get("message"))
         self._usage = merge_wire_usage(self._usage, msg.get("usage"))
         if self._started:
             return []
         self._started = True
-        return [ir.MessageStart(id=_str(msg.get("id")), model=_str(msg.get("model")), usage=self._ir_usage())]
+        return [ir.MessageStart(id=as_str(msg.get("id")), model=as_str(msg.get("model")),
+                                usage=self._ir_usage())]
 
     def _block_start(self, data: dict[str, Any]) -> Events:
         index, block = data.get("index"), data.get("content_block")
@@ -78,21 +81,22 @@ class AnthropicStreamDecoder:
         kind = block.get("type")
         if kind == "text":
             self._open[index] = _Open("text")
-            return [ir.BlockStart(index, ir.Text(_str(block.get("text")) or ""))]
+            return [ir.BlockStart(index, ir.Text(as_str(block.get("text")) or ""))]
         if kind == "thinking":
             self._open[index] = _Open("thinking")
-            sig = _str(block.get("signature"))
-            return [ir.BlockStart(index, ir.Thinking(_str(block.get("thinking")) or "", signature=sig or None,
-                                                     origin=ORIGIN))]
+            sig = as_str(block.get("signature")) or None
+            text = as_str(block.get("thinking")) or ""
+            return [ir.BlockStart(index, ir.Thinking(text, signature=sig, origin=ORIGIN))]
         if kind == "redacted_thinking":
             self._open[index] = _Open("redacted")
-            return [ir.BlockStart(index, ir.RedactedThinking(_str(block.get("data")) or "", origin=ORIGIN))]
+            return [ir.BlockStart(index, ir.RedactedThinking(as_str(block.get("data")) or "", origin=ORIGIN))]
         if kind == "tool_use":
             # The start's `input` is always {}: never merge it with the deltas (5.2); some compatible
             # servers put the whole input here instead, which _close replays as one fragment.
             self._open[index] = _Open("tool", raw=block)
-            return [ir.BlockStart(index, ir.ToolUse(id=_str(block.get("id")) or "", name=_str(block.get("name")) or "",
-                                                    arguments=""))]
+            tool = ir.ToolUse(id=as_str(block.get("id")) or "", name=as_str(block.get("name")) or "",
+                              arguments="")
+            return [ir.BlockStart(index, tool)]
         self._open[index] = _Open("whole", raw=block)
         return []
 
@@ -102,11 +106,12 @@ class AnthropicStreamDecoder:
             return []
         kind = delta.get("type")
         if kind == "input_json_delta":
-            fragment = _str(delta.get("partial_json")) or ""
+            fragment = as_str(delta.get("partial_json")) or ""
             self._open[index].args.append(fragment)
-            return [ir.BlockDelta(index, "tool_args", fragment)] if self._open[index].kind == "tool" and fragment else []
+            is_tool = self._open[index].kind == "tool"
+            return [ir.BlockDelta(index, "tool_args", fragment)] if is_tool else []  # "" too, as sent
         key, ir_kind, block_kind = _DELTAS.get(kind, ("", "text", ""))
-        value = _str(delta.get(key)) if self._open[index].kind == block_kind else None
+        value = as_str(delta.get(key)) if self._open[index].kind == block_kind else None
         return [ir.BlockDelta(index, ir_kind, value)] if value else []  # also skips citations_delta
 
     def _block_stop(self, data: dict[str, Any]) -> Events:
@@ -116,12 +121,13 @@ class AnthropicStreamDecoder:
         return self._close(index, self._open.pop(index))
 
     def _message_delta(self, data: dict[str, Any]) -> Events:
-        delta = data.get("delta") if isinstance(data.get("delta"), dict) else {}
+        delta = as_dict(data.get("delta"))
         self._usage = merge_wire_usage(self._usage, data.get("usage"))
         self._delta_seen = True
         stop = delta.get("stop_reason")
-        return [ir.MessageDelta(stop_reason=STOP_FROM_WIRE.get(stop, "end_turn") if isinstance(stop, str) else None,
-                                usage=self._ir_usage(), stop_sequence=_str(delta.get("stop_sequence")))]
+        reason = STOP_FROM_WIRE.get(stop, "end_turn") if isinstance(stop, str) else None
+        return [ir.MessageDelta(stop_reason=reason, usage=self._ir_usage(),
+                                stop_sequence=as_str(delta.get("stop_sequence")))]
 
     def _message_stop(self, data: dict[str, Any]) -> Events:
         out = self._stop_open()
@@ -129,11 +135,11 @@ class AnthropicStreamDecoder:
         return out + [ir.MessageStop()]
 
     def _error(self, data: dict[str, Any]) -> Events:
-        err = data.get("error") if isinstance(data.get("error"), dict) else {}
-        kind = KIND_OF_TYPE.get(_str(err.get("type")) or "", "api_error")
+        err = as_dict(data.get("error"))
+        kind = KIND_OF_TYPE.get(as_str(err.get("type")) or "", "api_error")
         self._done = True
         return [ir.StreamError(status=529 if kind == "overloaded" else status_of_kind(kind), type=kind,
-                               message=_str(err.get("message")) or "Upstream stream error")]
+                               message=as_str(err.get("message")) or "Upstream stream error")]
 
     # ---- helpers ----
 
@@ -147,7 +153,8 @@ class AnthropicStreamDecoder:
                     pass
             return [ir.BlockStart(index, opaque(block)), ir.BlockStop(index)]
         if o.kind == "tool" and not "".join(o.args) and o.raw.get("input"):
-            return [ir.BlockDelta(index, "tool_args", orjson.dumps(o.raw["input"]).decode()), ir.BlockStop(index)]
+            whole = orjson.dumps(o.raw["input"]).decode()
+            return [ir.BlockDelta(index, "tool_args", whole), ir.BlockStop(index)]
         return [ir.BlockStop(index)]
 
     def _stop_open(self) -> Events:
@@ -161,10 +168,6 @@ class AnthropicStreamDecoder:
     def _fail(self, message: str) -> Events:
         self._done = True
         return [ir.StreamError(status=502, type="upstream_unreachable", message=message)]
-
-
-def _str(v: Any) -> str | None:
-    return v if isinstance(v, str) else None
 
 
 _DELTAS: dict[Any, tuple[str, ir.DeltaKind, str]] = {

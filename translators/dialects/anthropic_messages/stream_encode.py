@@ -2,8 +2,10 @@
 
 Wire rules kept here: one message_start first, blocks never interleave and are numbered 0, 1, 2... in
 the order they are emitted, no empty text/thinking blocks, one message_delta then message_stop, errors as
-`event: error`. An IR stream that interleaves blocks (parallel tool calls whose arguments arrive out of
-order) is serialised: while a tool block is open, events of other blocks wait in a queue."""
+`event: error`. An IR stream may interleave blocks: parallel Chat tool calls whose argument fragments
+alternate come as deltas for an index that already had its BlockStop. So a tool block stays open on the
+wire until the message ends, and events of other blocks wait in a queue meanwhile (conversions.md 10.1:
+serialise, never drop); the cost is that a second tool call goes out only when the message ends."""
 
 from __future__ import annotations
 
@@ -96,9 +98,11 @@ class AnthropicStreamEncoder:
         self._usage = (ev.usage if ev else None) or ir.Usage()
         # Claude Code reads the prompt size here: never 0, estimate when the upstream tells later (5.2).
         self._input = self._usage.input or estimate_tokens(self._req)
-        msg = {"id": message_id(ev.id if ev else None, self._ids), "type": "message", "role": "assistant",
-               "model": self._req.model or (ev.model if ev else None) or "", "content": [],
-               "stop_reason": None, "stop_sequence": None, "usage": usage_to_wire(self._shown_usage())}
+        msg: dict[str, Any] = {
+            "id": message_id(ev.id if ev else None, self._ids), "type": "message", "role": "assistant",
+            "model": self._req.model or (ev.model if ev else None) or "", "content": [],
+            "stop_reason": None, "stop_sequence": None, "usage": usage_to_wire(self._shown_usage()),
+        }
         return [frame("message_start", {"type": "message_start", "message": msg})]
 
     def _shown_usage(self) -> ir.Usage:
@@ -131,9 +135,9 @@ class AnthropicStreamEncoder:
         if isinstance(ev, ir.BlockDelta):
             return self._block_delta(ev)
         self._stopped.add(ev.index)
-        if o is not None and o.ir_index == ev.index:
+        if o is not None and o.ir_index == ev.index and o.kind != "tool":
             return self._close_open() + self._drain()
-        return []
+        return []  # a tool block closes with the message: more of its arguments may still come
 
     def _drain(self) -> list[bytes]:
         queued, self._queue = self._queue, []
@@ -165,7 +169,8 @@ class AnthropicStreamEncoder:
         if isinstance(blk, ir.ToolUse):
             return out + self._tool_start(b, blk)
         if isinstance(blk, ir.RedactedThinking):
-            return out + self._emit_start(b, {"type": "redacted_thinking", "data": encode_signature(blk.data, b.origin)})
+            data = encode_signature(blk.data, b.origin)
+            return out + self._emit_start(b, {"type": "redacted_thinking", "data": data})
         if isinstance(blk, ir.Text) and OPAQUE in blk.extra:
             return out + self._emit_start(b, blk.extra[OPAQUE])
         if isinstance(blk, ir.Text):
@@ -175,17 +180,17 @@ class AnthropicStreamEncoder:
     def _tool_start(self, b: _Block, tu: ir.ToolUse) -> list[bytes]:
         self._saw_tool = True
         b.custom = tu.kind == "custom"
-        start = {"type": "tool_use", "id": safe_id(tu.id) or self._ids.new("toolu_"), "name": tu.name, "input": {}}
-        out = self._emit_start(b, start)
+        tool_id = safe_id(tu.id) or self._ids.new("toolu_")
+        out = self._emit_start(b, {"type": "tool_use", "id": tool_id, "name": tu.name, "input": {}})
         if b.custom:  # freeform input travels as {"input": "<raw>"} (conversions.md 3.8)
             out += self._json(b, '{"input":"')
-        return out + self._args(b, tu.arguments)
+        return out + (self._args(b, tu.arguments) if tu.arguments else [])
 
     def _block_delta(self, ev: ir.BlockDelta) -> list[bytes]:
         b = self._blocks.get(ev.index)
         out: list[bytes] = []
         if b is None or b is not self._open:
-            if ev.index in self._stopped or (b is None and ev.kind == "tool_args") or (b and b.kind == "tool"):
+            if ev.index in self._stopped or ev.kind == "tool_args" or (b is not None and b.kind == "tool"):
                 return []  # nothing sensible to attach it to
             # A delta without (or after an implicitly closed) start: continue in a fresh wire block.
             kind = _DELTA_FOR[ev.kind]
@@ -209,17 +214,19 @@ class AnthropicStreamEncoder:
     def _thinking(self, b: _Block, text: str) -> list[bytes]:
         if not text:
             return []
-        return self._ensure(b, _THINKING_START) + [self._delta(b, {"type": "thinking_delta", "thinking": text})]
+        delta = {"type": "thinking_delta", "thinking": text}
+        return self._ensure(b, _THINKING_START) + [self._delta(b, delta)]
 
     def _signature(self, b: _Block, sig: str) -> list[bytes]:
         if not sig:
             return []
         wire = sig if b.signed else encode_signature(sig, b.origin)
         b.signed = True
-        return self._ensure(b, _THINKING_START) + [self._delta(b, {"type": "signature_delta", "signature": wire})]
+        delta = {"type": "signature_delta", "signature": wire}
+        return self._ensure(b, _THINKING_START) + [self._delta(b, delta)]
 
     def _args(self, b: _Block, fragment: str) -> list[bytes]:
-        if not fragment:
+        if not fragment and b.custom:
             return []
         return self._json(b, orjson.dumps(fragment).decode()[1:-1] if b.custom else fragment)
 
@@ -231,7 +238,8 @@ class AnthropicStreamEncoder:
 
     def _emit_start(self, b: _Block, block: dict[str, Any]) -> list[bytes]:
         b.out, self._next = self._next, self._next + 1
-        return [frame("content_block_start", {"type": "content_block_start", "index": b.out, "content_block": block})]
+        start = {"type": "content_block_start", "index": b.out, "content_block": block}
+        return [frame("content_block_start", start)]
 
     def _delta(self, b: _Block, delta: dict[str, Any]) -> bytes:
         return frame("content_block_delta", {"type": "content_block_delta", "index": b.out, "delta": delta})

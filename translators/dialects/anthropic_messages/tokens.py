@@ -62,5 +62,11 @@ def _document(d: ir.Document) -> int:
 
 
 def _tool(t: ir.Tool) -> int:
-    schema = (len(orjson.dumps(dict(t.parameters))) + 3) // 4 if t.parameters else 0
-    return _text(t.name) + _text(t.description) + schema + 8
+    return _text(t.name) + _text(t.description) + _schema(t.parameters or t.extra) + 8
+
+
+def _schema(schema: Any) -> int:
+    try:
+        return (len(orjson.dumps(schema, default=repr)) + 3) // 4 if schema else 0
+    except (orjson.JSONEncodeError, TypeError):
+        return (len(repr(schema)) + 3) // 4

@@ -99,22 +99,19 @@ def _message(b: _Builder, item: dict[str, Any], where: str) -> None:
         return
     if not blocks:
         return  # nothing to say; pending unknown items stay queued for the next item
+    # The first part carries the item's own fields: they also mark where the item starts.
     first = blocks[0]
-    meta = b.meta(item, known)
-    b.add("assistant", _with_extra(first, {**first.extra, "item": meta}))
+    assert isinstance(first, ir.Text)  # assistant content parses to text parts only
+    b.add("assistant", ir.Text(first.text, extra={**first.extra, "item": b.meta(item, known)}))
     for blk in blocks[1:]:
         b.add("assistant", blk)
-
-
-def _with_extra(block: ir.Text, extra: dict[str, Any]) -> ir.Text:
-    return ir.Text(block.text, extra=extra)
 
 
 def content_blocks(content: Any, role: str, where: str) -> tuple[ir.Block, ...]:
     if isinstance(content, str):
         return (ir.Text(content),)
     if content is None:
-        raise TranslationError(f"Missing required parameter: '{where}'.", param=where)
+        raise _missing(where)
     if not isinstance(content, list):
         raise TranslationError(f"Invalid type for '{where}'.", param=where)
     return tuple(_part(p, role, f"{where}[{j}]") for j, p in enumerate(content))
@@ -130,6 +127,9 @@ def _part(part: Any, role: str, where: str) -> ir.Block:
         if typ != _DEFAULT_TEXT_PART.get(role, "input_text"):
             extra["type"] = typ
         return ir.Text(require(part, key, str, f"{where}."), extra=extra)
+    if role == "assistant":  # model output replayed: text or refusal only (2.1)
+        raise TranslationError(f"Unsupported content part type {typ!r} in an assistant message.",
+                               param=f"{where}.type")
     if typ == "input_image":
         return _image(part, where)
     if typ == "input_file":
@@ -149,7 +149,7 @@ def _image(part: dict[str, Any], where: str) -> ir.Image:
         img = image_from_url(url, detail)
         return ir.Image(img.media_type, img.data, img.url, detail, extra)
     if optional(part, "file_id", str, f"{where}.") is None:
-        raise TranslationError(f"Missing required parameter: '{where}.image_url'.", param=f"{where}.image_url")
+        raise _missing(f"{where}.image_url")
     return ir.Image(detail=detail, extra=extra)  # file_id stays in extra: only OpenAI can resolve it
 
 
@@ -162,14 +162,14 @@ def _file(part: dict[str, Any], where: str) -> ir.Document:
                       filename=optional(part, "filename", str, f"{where}."),
                       extra=rest(part, frozenset({"type", "file_data", "file_url", "file_id", "filename"})))
     if doc.data is None and doc.url is None and doc.file_id is None:
-        raise TranslationError(f"Missing required parameter: '{where}.file_data'.", param=f"{where}.file_data")
+        raise _missing(f"{where}.file_data")
     return doc
 
 
 def _reasoning(b: _Builder, item: dict[str, Any], where: str) -> ir.Thinking | ir.RedactedThinking:
     summary = optional(item, "summary", list, f"{where}.") or []
     texts = [_summary_text(s, f"{where}.summary[{k}]") for k, s in enumerate(summary)]
-    raw = [c.get("text") for c in optional(item, "content", list, f"{where}.") or ()
+    raw = [str(c["text"]) for c in optional(item, "content", list, f"{where}.") or ()
            if isinstance(c, dict) and isinstance(c.get("text"), str)]
     text = "\n\n".join(texts) if texts else "\n\n".join(raw)  # raw CoT only when there is no summary
     enc = optional(item, "encrypted_content", str, f"{where}.")
@@ -208,5 +208,10 @@ def _output(b: _Builder, item: dict[str, Any], kind: str, where: str) -> ir.Tool
     else:
         content = content_blocks(out, "user", f"{where}.output")
     meta = b.meta(item, frozenset({"type", "call_id", "output"}))
-    return ir.ToolResult(call_id, content, name=b.calls.get(call_id), kind="custom" if kind == "custom" else "function",
+    return ir.ToolResult(call_id, content, name=b.calls.get(call_id),
+                         kind="custom" if kind == "custom" else "function",
                          extra={"item": meta} if meta else ir.EMPTY)
+
+
+def _missing(param: str) -> TranslationError:
+    return TranslationError(f"Missing required parameter: '{param}'.", param=param)

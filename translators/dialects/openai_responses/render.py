@@ -120,7 +120,8 @@ def _user_side(items: list[dict[str, Any]], msg: ir.Message, same: bool) -> None
     _flush_parts(items, msg.role, parts, meta)
 
 
-def _flush_parts(items: list[dict[str, Any]], role: str, parts: list[dict[str, Any]], meta: dict[str, Any]) -> None:
+def _flush_parts(items: list[dict[str, Any]], role: str, parts: list[dict[str, Any]],
+                 meta: dict[str, Any]) -> None:
     if parts:
         items.append({"type": "message", "role": role, "content": parts, **meta})
 
@@ -231,7 +232,8 @@ def _reasoning_input(items: list[dict[str, Any]], blk: ir.Thinking, same: bool) 
 def _call_input(items: list[dict[str, Any]], blk: ir.ToolUse, same: bool) -> dict[str, Any]:
     meta = _meta(items, item_meta(blk), same)
     if blk.kind == "custom":
-        return {"type": "custom_tool_call", "call_id": blk.id, "name": blk.name, "input": blk.arguments, **meta}
+        return {"type": "custom_tool_call", "call_id": blk.id, "name": blk.name, "input": blk.arguments,
+                **meta}
     return {"type": "function_call", "call_id": blk.id, "name": blk.name, "arguments": blk.arguments, **meta}
 
 

@@ -6,6 +6,8 @@ tool_choice, ...) are kept in `ChatRequest.extra` with `extra_from = "openai-res
 from __future__ import annotations
 
 from typing import Any
+from typing import Literal
+from typing import cast
 
 from translators import ir
 from translators.dialects.common import optional
@@ -19,6 +21,8 @@ _KNOWN = frozenset({"model", "input", "instructions", "stream", "tools", "tool_c
                     "max_output_tokens", "reasoning", "text", "temperature", "top_p", "metadata", "user",
                     "previous_response_id"})
 _NUM = (int, float)
+ChoiceMode = Literal["auto", "none", "required"]
+ReasoningMode = Literal["enabled", "adaptive", "disabled"]
 
 
 def parse_request(body: dict[str, Any]) -> ir.ChatRequest:
@@ -43,7 +47,8 @@ def parse_request(body: dict[str, Any]) -> ir.ChatRequest:
         tool_choice=tool_choice,
         parallel_tool_calls=optional(body, "parallel_tool_calls", bool),
         max_output_tokens=optional(body, "max_output_tokens", int),
-        sampling=ir.Sampling(temperature=optional(body, "temperature", _NUM), top_p=optional(body, "top_p", _NUM)),
+        sampling=ir.Sampling(temperature=optional(body, "temperature", _NUM),
+                             top_p=optional(body, "top_p", _NUM)),
         stream=bool(optional(body, "stream", bool)),
         want_usage=True,  # Responses always reports usage in the terminal event
         reasoning=parse_reasoning(body.get("reasoning")),
@@ -70,8 +75,8 @@ def _tool(t: Any, where: str) -> ir.Tool:
     typ = require(t, "type", str, where)
     if typ not in ("function", "custom"):
         # Built-in tool (web_search, local_shell, mcp, namespace, ...): kept whole, type in extra (2.3).
-        name = t.get("name") if isinstance(t.get("name"), str) else typ
-        return ir.Tool(name=name, extra=dict(t))
+        name = t["name"] if isinstance(t.get("name"), str) else typ
+        return ir.Tool(name=str(name), extra=dict(t))
     common = {"name": require(t, "name", str, where), "description": optional(t, "description", str, where)}
     if typ == "custom":
         return ir.Tool(**common, kind="custom", format=optional(t, "format", dict, where),
@@ -88,7 +93,7 @@ def parse_tool_choice(value: Any) -> tuple[ir.ToolChoice | None, dict[str, Any] 
     if isinstance(value, str):
         if value not in ("auto", "none", "required"):
             raise TranslationError(f"Invalid value for 'tool_choice': {value!r}.", param="tool_choice")
-        return ir.ToolChoice(value), None
+        return ir.ToolChoice(cast(ChoiceMode, value)), None
     if not isinstance(value, dict):
         raise TranslationError("Invalid type for 'tool_choice'.", param="tool_choice")
     typ = require(value, "type", str, "tool_choice.")
@@ -97,10 +102,11 @@ def parse_tool_choice(value: Any) -> tuple[ir.ToolChoice | None, dict[str, Any] 
     if typ == "allowed_tools":
         mode = optional(value, "mode", str, "tool_choice.") or "auto"
         if mode not in ("auto", "required"):
-            raise TranslationError(f"Invalid value for 'tool_choice.mode': {mode!r}.", param="tool_choice.mode")
+            raise TranslationError(f"Invalid value for 'tool_choice.mode': {mode!r}.",
+                                   param="tool_choice.mode")
         tools = require(value, "tools", list, "tool_choice.")
         names = tuple(_allowed_name(t, f"tool_choice.tools[{i}]") for i, t in enumerate(tools))
-        return ir.ToolChoice(mode, allowed=names), None
+        return ir.ToolChoice(cast(ChoiceMode, mode), allowed=names), None
     return None, dict(value)
 
 
@@ -120,8 +126,9 @@ def parse_reasoning(value: Any) -> ir.Reasoning | None:
         raise TranslationError("Invalid type for 'reasoning'.", param="reasoning")
     effort = optional(value, "effort", str, "reasoning.")
     # `generate_summary` is the deprecated alias of `summary` (2).
-    summary = optional(value, "summary", str, "reasoning.") or optional(value, "generate_summary", str, "reasoning.")
-    mode = "disabled" if effort == "none" else ("enabled" if effort else None)
+    summary = optional(value, "summary", str, "reasoning.") or \
+        optional(value, "generate_summary", str, "reasoning.")
+    mode: ReasoningMode | None = "disabled" if effort == "none" else ("enabled" if effort else None)
     return ir.Reasoning(effort=effort, summary=summary, mode=mode,
                         extra=rest(value, frozenset({"effort", "summary", "generate_summary"})))
 

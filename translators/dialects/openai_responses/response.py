@@ -8,8 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from translators import ir
+from translators.dialects.common import freeform_names
 from translators.dialects.common import optional
 from translators.dialects.common import require
+from translators.dialects.common import unwrap_freeform
 from translators.dialects.openai_responses.render import render_format
 from translators.dialects.openai_responses.render import render_reasoning
 from translators.dialects.openai_responses.render import render_tool_choice
@@ -66,7 +68,8 @@ def output_blocks(item: Any, where: str) -> list[ir.Block]:
         return [reasoning_block(item, where)]
     if typ in ("function_call", "custom_tool_call"):
         custom = typ == "custom_tool_call"
-        return [ir.ToolUse(require(item, "call_id", str, f"{where}."), require(item, "name", str, f"{where}."),
+        return [ir.ToolUse(require(item, "call_id", str, f"{where}."),
+                           require(item, "name", str, f"{where}."),
                            optional(item, "input" if custom else "arguments", str, f"{where}.") or "",
                            kind="custom" if custom else "function")]
     return []
@@ -97,7 +100,8 @@ def reasoning_block(item: dict[str, Any], where: str) -> ir.Thinking | ir.Redact
 
 def render_response(resp: ir.ChatResponse, req: ir.ChatRequest, ids: ir.Ids) -> dict[str, Any]:
     status, details = status_for(resp.stop_reason)
-    output = [item for item in (output_item(b, ids) for b in resp.content) if item is not None]
+    freeform = freeform_names(req.tools)
+    output = [item for item in (output_item(b, ids, freeform) for b in resp.content) if item is not None]
     if status == "incomplete" and output and "status" in output[-1]:
         output[-1]["status"] = "incomplete"  # the item the cut-off happened in (4.5)
     error = None
@@ -109,7 +113,8 @@ def render_response(resp: ir.ChatResponse, req: ir.ChatRequest, ids: ir.Ids) -> 
                            incomplete=details)
 
 
-def output_item(block: ir.Block, ids: ir.Ids) -> dict[str, Any] | None:
+def output_item(block: ir.Block, ids: ir.Ids,
+                freeform: frozenset[str] = frozenset()) -> dict[str, Any] | None:
     if isinstance(block, ir.Text):
         part = refusal_part(block.text) if is_refusal(block) else text_part(block.text)
         return message_item(new_item_id(block, ids), "completed", [part])
@@ -117,13 +122,16 @@ def output_item(block: ir.Block, ids: ir.Ids) -> dict[str, Any] | None:
         text = block.text if isinstance(block, ir.Thinking) else ""
         return reasoning_item(new_item_id(block, ids), text, encrypted_for(block))
     if isinstance(block, ir.ToolUse):
+        if block.kind == "function" and block.name in freeform:  # wrapped freeform call (conversions.md 3.8)
+            block = ir.ToolUse(block.id, block.name, unwrap_freeform(block.arguments), "custom", block.extra)
         return call_item(new_item_id(block, ids), block, "completed", block.arguments)
     return None  # images, documents and tool results are not model output
 
 
 def response_object(req: ir.ChatRequest, *, resp_id: str, created_at: int, model: str, status: str,
                     output: list[dict[str, Any]], usage: dict[str, Any] | None,
-                    error: dict[str, Any] | None = None, incomplete: dict[str, Any] | None = None) -> dict[str, Any]:
+                    error: dict[str, Any] | None = None,
+                    incomplete: dict[str, Any] | None = None) -> dict[str, Any]:
     """The response object with the request's parameters echoed, in the real API's key order (4.3)."""
     same = req.extra_from == DIALECT
     extra = req.extra if same else ir.EMPTY

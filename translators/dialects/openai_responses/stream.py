@@ -13,6 +13,8 @@ from dataclasses import field
 from typing import Any
 
 from translators import ir
+from translators.dialects.common import freeform_names
+from translators.dialects.common import unwrap_freeform
 from translators.dialects.openai_responses.response import response_object
 from translators.dialects.openai_responses.wire import call_item
 from translators.dialects.openai_responses.wire import code_for
@@ -39,6 +41,7 @@ class _Item:
     chunks: list[str] = field(default_factory=list)  # text, thinking text or tool arguments
     signature: list[str] = field(default_factory=list)
     part_open: bool = False  # reasoning: summary part 0 was announced
+    wrapped: bool = False  # a freeform call the upstream made as a function call: {"input": ...} buffered
     final: dict[str, Any] | None = None  # the item as sent in output_item.done
 
     @property
@@ -49,6 +52,7 @@ class _Item:
 class ResponsesStreamEncoder:
     def __init__(self, req: ir.ChatRequest, ids: ir.Ids) -> None:
         self._req, self._ids = req, ids
+        self._freeform = freeform_names(req.tools)
         self._resp_id = ids.new("resp_")
         self._created_at = ids.now()
         self._model = req.model
@@ -104,8 +108,9 @@ class ResponsesStreamEncoder:
     def _response(self, status: str, usage: dict[str, Any] | None = None, error: dict[str, Any] | None = None,
                   incomplete: dict[str, Any] | None = None) -> dict[str, Any]:
         output = [it.final for it in self._items if it.final is not None]
-        return response_object(self._req, resp_id=self._resp_id, created_at=self._created_at, model=self._model,
-                               status=status, output=output, usage=usage, error=error, incomplete=incomplete)
+        return response_object(self._req, resp_id=self._resp_id, created_at=self._created_at,
+                               model=self._model, status=status, output=output, usage=usage, error=error,
+                               incomplete=incomplete)
 
     def _start(self) -> list[bytes]:
         if self._started:
@@ -119,12 +124,16 @@ class ResponsesStreamEncoder:
     def _block_start(self, ev: ir.BlockStart) -> list[bytes]:
         if ev.index in self._open:
             return []  # a repeated start for an open block: keep the first
-        item = _Item(len(self._items), new_item_id(ev.block, self._ids), ev.block)
+        block, wrapped = ev.block, False
+        if isinstance(block, ir.ToolUse) and block.kind == "function" and block.name in self._freeform:
+            # The client declared a freeform tool: it gets a custom_tool_call (conversions.md 10.3).
+            block, wrapped = ir.ToolUse(block.id, block.name, "", kind="custom", extra=block.extra), True
+        item = _Item(len(self._items), new_item_id(block, self._ids), block, wrapped=wrapped)
         self._items.append(item)
         self._open[ev.index] = item
         out = [self._event("response.output_item.added", output_index=item.output_index,
                            item=self._item_state(item, "in_progress"))]
-        if isinstance(ev.block, ir.Text):
+        if isinstance(block, ir.Text):
             out.append(self._event("response.content_part.added", **self._part_ref(item),
                                    part=self._part(item, "")))
         return out
@@ -132,7 +141,8 @@ class ResponsesStreamEncoder:
     def _item_state(self, item: _Item, status: str) -> dict[str, Any]:
         blk, text = item.block, item.text
         if isinstance(blk, ir.Text):
-            return message_item(item.item_id, status, [self._part(item, text)] if status != "in_progress" else [])
+            parts = [self._part(item, text)] if status != "in_progress" else []
+            return message_item(item.item_id, status, parts)
         if isinstance(blk, ir.ToolUse):
             return call_item(item.item_id, blk, status, text)
         enc = encrypted_for(blk, "".join(item.signature) or None) if status != "in_progress" else None
@@ -140,7 +150,8 @@ class ResponsesStreamEncoder:
 
     @staticmethod
     def _part(item: _Item, text: str) -> dict[str, Any]:
-        return refusal_part(text) if isinstance(item.block, ir.Text) and is_refusal(item.block) else text_part(text)
+        refusal = isinstance(item.block, ir.Text) and is_refusal(item.block)
+        return refusal_part(text) if refusal else text_part(text)
 
     @staticmethod
     def _part_ref(item: _Item, index_key: str = "content_index") -> dict[str, Any]:
@@ -155,16 +166,19 @@ class ResponsesStreamEncoder:
             item.chunks.append(ev.value)
             if is_refusal(blk):
                 return [self._event("response.refusal.delta", **self._part_ref(item), delta=ev.value)]
-            return [self._event("response.output_text.delta", **self._part_ref(item), delta=ev.value, logprobs=[])]
+            return [self._event("response.output_text.delta", **self._part_ref(item), delta=ev.value,
+                                logprobs=[])]
         if isinstance(blk, ir.Thinking) and ev.kind == "signature":
             item.signature.append(ev.value)
         elif isinstance(blk, ir.Thinking) and ev.kind == "thinking":
             return self._thinking(item, ev.value)
         elif isinstance(blk, ir.ToolUse) and ev.kind == "tool_args":
             item.chunks.append(ev.value)
+            if item.wrapped:
+                return []  # JSON fragments of {"input": ...}: unwrapped when the call is complete
             kind = "custom_tool_call_input" if blk.kind == "custom" else "function_call_arguments"
-            return [self._event(f"response.{kind}.delta", item_id=item.item_id, output_index=item.output_index,
-                                delta=ev.value)]
+            return [self._event(f"response.{kind}.delta", item_id=item.item_id,
+                                output_index=item.output_index, delta=ev.value)]
         return []
 
     def _thinking(self, item: _Item, value: str) -> list[bytes]:
@@ -179,29 +193,42 @@ class ResponsesStreamEncoder:
         return out
 
     def _close(self, item: _Item, status: str) -> list[bytes]:
-        blk, text, out = item.block, item.text, []
+        blk = item.block
         if isinstance(blk, ir.Text):
-            ref = self._part_ref(item)
-            if is_refusal(blk):
-                out.append(self._event("response.refusal.done", **ref, refusal=text))
-            else:
-                out.append(self._event("response.output_text.done", **ref, text=text, logprobs=[]))
-            out.append(self._event("response.content_part.done", **ref, part=self._part(item, text)))
+            out = self._close_text(item, is_refusal(blk))
         elif isinstance(blk, ir.ToolUse):
-            if blk.kind == "custom":
-                out.append(self._event("response.custom_tool_call_input.done", item_id=item.item_id,
-                                       output_index=item.output_index, input=text))
-            else:
-                out.append(self._event("response.function_call_arguments.done", item_id=item.item_id,
-                                       output_index=item.output_index, name=blk.name, arguments=text))
-        elif item.part_open:
-            ref = self._part_ref(item, "summary_index")
-            out.append(self._event("response.reasoning_summary_text.done", **ref, text=text))
-            out.append(self._event("response.reasoning_summary_part.done", **ref,
-                                   part={"type": "summary_text", "text": text}))
+            out = self._close_call(item, blk)
+        else:
+            out = self._close_summary(item) if item.part_open else []
         item.final = self._item_state(item, status)
         out.append(self._event("response.output_item.done", output_index=item.output_index, item=item.final))
         return out
+
+    def _close_text(self, item: _Item, refusal: bool) -> list[bytes]:
+        ref, text = self._part_ref(item), item.text
+        if refusal:
+            done = self._event("response.refusal.done", **ref, refusal=text)
+        else:
+            done = self._event("response.output_text.done", **ref, text=text, logprobs=[])
+        return [done, self._event("response.content_part.done", **ref, part=self._part(item, text))]
+
+    def _close_call(self, item: _Item, blk: ir.ToolUse) -> list[bytes]:
+        ref = {"item_id": item.item_id, "output_index": item.output_index}
+        if blk.kind == "function":
+            return [self._event("response.function_call_arguments.done", **ref, name=blk.name,
+                                arguments=item.text)]
+        out = []
+        if item.wrapped:
+            item.chunks = [unwrap_freeform(item.text)]
+            if item.text:
+                out.append(self._event("response.custom_tool_call_input.delta", **ref, delta=item.text))
+        return out + [self._event("response.custom_tool_call_input.done", **ref, input=item.text)]
+
+    def _close_summary(self, item: _Item) -> list[bytes]:
+        ref, text = self._part_ref(item, "summary_index"), item.text
+        return [self._event("response.reasoning_summary_text.done", **ref, text=text),
+                self._event("response.reasoning_summary_part.done", **ref,
+                            part={"type": "summary_text", "text": text})]
 
     # ---- terminal ----
 
@@ -229,9 +256,11 @@ class ResponsesStreamEncoder:
                 blocks.append(ir.Text(it.text, extra=blk.extra))
             elif isinstance(blk, ir.Thinking):
                 sig = "".join(it.signature) or blk.signature
-                blocks.append(ir.Thinking(it.text, signature=sig, origin=blk.origin, extra={"item": {"id": it.item_id}}))
+                meta = {"item": {"id": it.item_id}}  # the id the client saw (2.1)
+                blocks.append(ir.Thinking(it.text, signature=sig, origin=blk.origin, extra=meta))
             elif isinstance(blk, ir.ToolUse):
                 blocks.append(ir.ToolUse(blk.id, blk.name, it.text, kind=blk.kind))
             else:
                 blocks.append(blk)
-        return ir.ChatResponse(self._resp_id, self._model, tuple(blocks), stop, usage=self._usage or ir.Usage())
+        usage = self._usage or ir.Usage()
+        return ir.ChatResponse(self._resp_id, self._model, tuple(blocks), stop, usage=usage)

@@ -126,11 +126,15 @@ def usage_obj(u: ir.Usage) -> dict[str, Any]:
 def parse_usage(obj: Any) -> ir.Usage | None:
     if not isinstance(obj, dict):
         return None
-    ind = obj.get("input_tokens_details") if isinstance(obj.get("input_tokens_details"), dict) else {}
-    outd = obj.get("output_tokens_details") if isinstance(obj.get("output_tokens_details"), dict) else {}
+    ind, outd = _dict(obj.get("input_tokens_details")), _dict(obj.get("output_tokens_details"))
     return ir.Usage(input=_int(obj.get("input_tokens")), output=_int(obj.get("output_tokens")),
-                    cache_read=_int(ind.get("cached_tokens")), cache_write=_int(ind.get("cache_write_tokens")),
+                    cache_read=_int(ind.get("cached_tokens")),
+                    cache_write=_int(ind.get("cache_write_tokens")),
                     reasoning=_int(outd.get("reasoning_tokens")))
+
+
+def _dict(v: Any) -> dict[str, Any]:
+    return v if isinstance(v, dict) else {}
 
 
 def _int(v: Any) -> int:
@@ -163,8 +167,9 @@ def stop_for(status: Any, details: Any, saw_tool: bool) -> ir.StopReason:
 
 # ---- error codes (openai-responses.md 3 `error.code`, 5.1 Codex classification) ----
 
-RESPONSE_CODES = frozenset({"server_error", "rate_limit_exceeded", "invalid_prompt", "context_length_exceeded",
-                            "insufficient_quota", "usage_not_included", "vector_store_timeout"})
+RESPONSE_CODES = frozenset({"server_error", "rate_limit_exceeded", "invalid_prompt",
+                            "context_length_exceeded", "insufficient_quota", "usage_not_included",
+                            "vector_store_timeout"})
 _CODE_FOR_KIND = {"rate_limit": "rate_limit_exceeded", "invalid_request": "invalid_prompt",
                   "request_too_large": "context_length_exceeded"}
 _KIND_FOR_CODE = {"rate_limit_exceeded": "rate_limit", "insufficient_quota": "rate_limit",
