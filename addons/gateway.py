@@ -26,6 +26,7 @@ from addons.clientauth import presented_key
 from addons.endpoints import Endpoint
 from addons.endpoints import classify
 from addons.masking import mask_headers
+from addons.response_store import ResponseStore
 from addons.routing import Route
 from addons.routing import models_body
 from addons.routing import resolve
@@ -65,6 +66,7 @@ class Gateway:
         self.cfg: BridgeConfig | None = None
         self.keys: list[bytes] = []
         self.flows: dict[str, FlowState] = {}
+        self.store = ResponseStore(1000)
 
     def load(self, loader: Any) -> None:
         loader.add_option("bridge_config", str, "", "Path to the bridge's YAML configuration file (see README).")
@@ -82,6 +84,7 @@ class Gateway:
             return
         keys = [k.get_secret_value() for k in cfg.client_keys] or [load_or_create_key(cfg.key_file)]
         self.cfg, self.keys = cfg, [k.encode() for k in keys]
+        self.store.capacity = cfg.responses_store_size
 
     def running(self) -> None:
         # Reverse mode would connect to its target before any hook could re-route (design note 3.3).
@@ -140,15 +143,33 @@ class Gateway:
         if ep.name == "count_tokens":
             return self._count_tokens(flow, route, body, up_dialect, ids)
         identity = up_dialect == ep.dialect and not body.get("functions") and not body.get("function_call")
+        if isinstance(body.get("previous_response_id"), str):
+            identity = identity and body["previous_response_id"] not in self.store
         req: ir.ChatRequest | None = None
         if identity:
             up_body = {**body, "model": route.upstream_model}
         else:
-            req = codec(ep.dialect).parse_request(body)
+            req = self._expand(codec(ep.dialect).parse_request(body))
             up_body = codec(up_dialect).render_request(req, route.upstream_model)
         stream = body.get("stream") is True
         self.flows[flow.id] = FlowState(ep, route, up_dialect, identity, req, ids, stream)
         retarget(flow, route.provider, up_dialect, up_body, ep.dialect)
+
+    def _expand(self, req: ir.ChatRequest) -> ir.ChatRequest:
+        """Responses' previous_response_id, served from the bridge's own store of answers."""
+        if req.previous_response_id is None:
+            return req
+        expanded = self.store.expand(req)
+        if expanded is None:
+            raise TranslationError(f"Previous response with id '{req.previous_response_id}' not found.",
+                                   param="previous_response_id", kind="not_found",
+                                   code="previous_response_not_found")
+        return expanded
+
+    def _remember(self, st: FlowState, response_id: str | None, resp: ir.ChatResponse | None) -> None:
+        if (st.endpoint.name == "responses" and st.req is not None and response_id and resp is not None
+                and st.req.extra.get("store") is not False):
+            self.store.put(response_id, st.req, resp)
 
     def _count_tokens(self, flow: http.HTTPFlow, route: Route, body: dict[str, Any], up_dialect: str,
                       ids: ir.Ids) -> None:
@@ -214,7 +235,12 @@ class Gateway:
     def response(self, flow: http.HTTPFlow) -> None:
         st = self.flows.pop(flow.id, None)
         resp = flow.response
-        if st is None or resp is None or resp.stream:
+        if st is None or resp is None:
+            return
+        if resp.stream:
+            if st.pipeline is not None:
+                result = getattr(st.pipeline.encoder, "result", None)
+                self._remember(st, result.id if result else None, result)
             return
         try:
             if resp.status_code >= 300:
@@ -249,7 +275,9 @@ class Gateway:
             chunks = [c for ev in response_events(parsed) for c in enc.feed(ev)] + enc.flush()
             flow.response = http.Response.make(200, b"".join(chunks), {"content-type": "text/event-stream"})
         else:
-            flow.response = answers.json_response(200, client.render_response(parsed, st.req, st.ids))
+            rendered = client.render_response(parsed, st.req, st.ids)
+            self._remember(st, rendered.get("id"), parsed)
+            flow.response = answers.json_response(200, rendered)
         answers.add_cors(flow.request, flow.response)
 
     def error(self, flow: http.HTTPFlow) -> None:

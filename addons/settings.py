@@ -75,6 +75,7 @@ class BridgeConfig(Strict):
     providers: dict[str, Provider] = Field(default_factory=dict)
     aliases: dict[str, str] = Field(default_factory=dict, description="model alias -> 'prefix/model'")
     max_body_bytes: int = Field(32 * 1024 * 1024, gt=0)
+    responses_store_size: int = Field(1000, ge=0, description="answers kept for previous_response_id")
     cors: bool = True
 
     @field_validator("providers")

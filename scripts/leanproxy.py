@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import inspect
 import logging
 import os
 import signal
@@ -36,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from mitmproxy import addonmanager  # noqa: E402
 from mitmproxy import exceptions  # noqa: E402
 from mitmproxy import hooks  # noqa: E402
 from mitmproxy import master  # noqa: E402
@@ -48,6 +50,7 @@ from mitmproxy.addons import dumper  # noqa: E402
 from mitmproxy.addons import errorcheck  # noqa: E402
 from mitmproxy.addons import next_layer  # noqa: E402
 from mitmproxy.addons import proxyserver  # noqa: E402
+from mitmproxy.addons import termlog  # noqa: E402
 from mitmproxy.addons import tlsconfig  # noqa: E402
 from mitmproxy.addons import update_alt_svc  # noqa: E402
 from mitmproxy.utils import debug  # noqa: E402
@@ -98,12 +101,76 @@ def bridge_addons() -> list[object]:
     return list(bridge.addons)
 
 
+class LeanAddonManager(addonmanager.AddonManager):
+    """AddonManager whose async event dispatch looks the hook functions up once per event name.
+
+    mitmproxy's trigger_event walks every addon for every event (a safecall context manager, a
+    coroutine, a traversal generator and a getattr per addon), and handle_lifecycle follows each flow
+    hook with an `update` event that no addon here implements. Here the same functions are called
+    in the same order with the same error handling (an exception is logged as "Addon error" and
+    skips the rest of that top-level addon, AddonHalt stops the event, OptionsError propagates);
+    only the lookup is cached. The cache is dropped whenever the chain changes."""
+
+    def __init__(self, master: master.Master) -> None:
+        super().__init__(master)
+        self._hooks: dict[str, list[list]] = {}
+
+    def invalidate(self) -> None:
+        self._hooks.clear()
+
+    def register(self, addon):  # type: ignore[no-untyped-def]
+        self._hooks.clear()
+        return super().register(addon)
+
+    def add(self, *addons) -> None:  # type: ignore[no-untyped-def]
+        super().add(*addons)
+        self._hooks.clear()
+
+    def remove(self, addon) -> None:  # type: ignore[no-untyped-def]
+        self._hooks.clear()
+        super().remove(addon)
+
+    def _lookup(self, event: hooks.Hook) -> list[list]:
+        groups = []
+        for top in self.chain:
+            with addonmanager.safecall():  # a non-callable hook attribute is logged, as upstream does
+                funcs = [func for _, func in self._iter_hooks(top, event)]
+                if funcs:
+                    groups.append(funcs)
+        self._hooks[event.name] = groups
+        return groups
+
+    async def trigger_event(self, event: hooks.Hook) -> None:
+        groups = self._hooks.get(event.name)
+        if groups is None:
+            groups = self._lookup(event)
+        if not groups:
+            return
+        args = event.args()
+        for funcs in groups:
+            try:
+                for func in funcs:
+                    res = func(*args)
+                    if res is not None and inspect.isawaitable(res):
+                        await res
+            except exceptions.AddonHalt:
+                return
+            except exceptions.OptionsError:
+                raise
+            except Exception as e:
+                logging.getLogger(addonmanager.__name__).error(f"Addon error: {e}", exc_info=True)
+
+
 class LeanMaster(master.Master):
     """Master + the built-in addons the bridge needs, in mitmdump's order; the bridge's own addons
     are added by load_bridge() once the options are set, as mitmdump's script loader does."""
 
     def __init__(self, opts: options.Options, *, with_dumper: bool) -> None:
-        super().__init__(opts, with_termlog=True)
+        super().__init__(opts, with_termlog=False)
+        opts.changed.disconnect(self.addons._configure_all)
+        self.addons = LeanAddonManager(self)
+        self._termlog_addon = termlog.TermLog()
+        self.addons.add(self._termlog_addon)
         self.bridge: list[object] = []
         self.addons.add(core.Core(), block.Block(), disable_h2c.DisableH2C(), proxyserver.Proxyserver(),
                         next_layer.NextLayer(), tlsconfig.TlsConfig(), update_alt_svc.UpdateAltSvc())
@@ -121,6 +188,7 @@ class LeanMaster(master.Master):
         for addon in self.bridge:
             self.addons.register(addon)
         self.addons.chain[at:at] = self.bridge
+        self.addons.invalidate()  # type: ignore[attr-defined]
         for addon in self.bridge:
             self.addons.invoke_addon_sync(addon, hooks.ConfigureHook(set(self.options.keys())))
 

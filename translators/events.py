@@ -13,7 +13,7 @@ def response_events(resp: ir.ChatResponse) -> list[ir.StreamEvent]:
         if isinstance(block, ir.Text):
             out += [ir.BlockStart(index, ir.Text("", block.extra)), ir.BlockDelta(index, "text", block.text)]
         elif isinstance(block, ir.Thinking):
-            out += [ir.BlockStart(index, ir.Thinking("", None, block.origin)),
+            out += [ir.BlockStart(index, ir.Thinking("", None, block.origin, block.extra)),
                     ir.BlockDelta(index, "thinking", block.text)]
             if block.signature:
                 out.append(ir.BlockDelta(index, "signature", block.signature))

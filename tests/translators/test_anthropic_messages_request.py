@@ -83,9 +83,10 @@ def test_claude_code_capture_in_ir() -> None:
 
 def test_system_string_and_blocks() -> None:
     assert CODEC.parse_request(body(system="be brief")).system == (ir.Text("be brief"),)
-    blocks = [{"type": "text", "text": "a"}, {"type": "text", "text": "b", "cache_control": {"type": "ephemeral"}}]
+    cache = {"type": "ephemeral"}
+    blocks = [{"type": "text", "text": "a"}, {"type": "text", "text": "b", "cache_control": cache}]
     req = CODEC.parse_request(body(system=blocks))
-    assert req.system == (ir.Text("a"), ir.Text("b", extra={"cache_control": {"type": "ephemeral"}}))
+    assert req.system == (ir.Text("a"), ir.Text("b", extra={"cache_control": cache}))
     assert CODEC.render_request(req, "up")["system"] == blocks
 
 
@@ -98,7 +99,8 @@ def test_user_blocks() -> None:
          "title": "spec.pdf", "citations": {"enabled": True}},
         {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "plain"}},
         {"type": "document", "source": {"type": "url", "url": "https://x/a.pdf"}},
-        {"type": "search_result", "source": "https://s", "title": "t", "content": [{"type": "text", "text": "r"}]},
+        {"type": "search_result", "source": "https://s", "title": "t",
+         "content": [{"type": "text", "text": "r"}]},
         {"type": "text", "text": "what?"},
     ]
     req = CODEC.parse_request(body(messages=[{"role": "user", "content": content}]))
@@ -108,7 +110,8 @@ def test_user_blocks() -> None:
     assert blocks[3] == ir.Document(media_type="application/pdf", data="JVBE", filename="spec.pdf",
                                     extra={"citations": {"enabled": True}})
     assert blocks[4] == ir.Document(media_type="text/plain", text="plain")
-    assert isinstance(blocks[6], ir.Text) and blocks[6].text == "r"  # opaque: whole for Anthropic, text for others
+    # opaque: whole for Anthropic, its text for others
+    assert isinstance(blocks[6], ir.Text) and blocks[6].text == "r"
     assert CODEC.render_request(req, "up")["messages"][0]["content"] == content
 
 
@@ -125,7 +128,8 @@ def test_tool_use_and_results() -> None:
             {"type": "tool_result", "tool_use_id": "toolu_1", "content": "a\nb"},
             {"type": "tool_result", "tool_use_id": "toolu_2", "is_error": True,
              "content": [{"type": "text", "text": "boom"},
-                         {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}}]},
+                         {"type": "image",
+                          "source": {"type": "base64", "media_type": "image/png", "data": PNG}}]},
             {"type": "text", "text": "go on"}]},
     ]
     req = CODEC.parse_request(body(messages=msgs))
@@ -136,7 +140,8 @@ def test_tool_use_and_results() -> None:
     r = req.messages[2].content
     assert r[0] == ir.ToolResult("toolu_1", (ir.Text("a\nb"),), name="Bash")
     assert isinstance(r[1], ir.ToolResult) and r[1].is_error and isinstance(r[1].content[1], ir.Image)
-    assert normalise(CODEC.render_request(req, "up"))["messages"] == normalise(body(messages=msgs))["messages"]
+    out = CODEC.render_request(req, "up")
+    assert normalise(out)["messages"] == normalise(body(messages=msgs))["messages"]
 
 
 def test_tools_and_tool_choice() -> None:
@@ -200,10 +205,11 @@ def test_output_format_sampling_metadata_and_unknown_fields() -> None:
     (body(messages=[{"role": "user", "content": [{"type": "text"}]}]), "messages.0.content.0.text"),
     (body(messages=[{"role": "user", "content": [{"type": "image", "source": {"type": "base64"}}]}]),
      "messages.0.content.0.source.data"),
-    (body(messages=[{"role": "assistant", "content": [{"type": "tool_use", "id": "t", "name": "n", "input": "x"}]}]),
-     "messages.0.content.0.input"),
     (body(messages=[{"role": "assistant", "content": [{"type": "tool_use", "id": "t", "name": "n",
-                                                        "input": {"big": 2 ** 70}}]}]), "messages.0.content.0.input"),
+                                                        "input": "x"}]}]), "messages.0.content.0.input"),
+    (body(messages=[{"role": "assistant", "content": [{"type": "tool_use", "id": "t", "name": "n",
+                                                        "input": {"big": 2 ** 70}}]}]),
+     "messages.0.content.0.input"),
     (body(tools=[{"description": "no name"}]), "tools.0.name"),
     (body(tool_choice={"type": "tool"}), "tool_choice.name"),
     (body(tool_choice={"type": "sometimes"}), "tool_choice.type"),
@@ -226,7 +232,8 @@ def test_null_is_absent_and_input_not_mutated() -> None:
     assert req.system == () and req.tools == () and req.reasoning is None and not req.extra
     CODEC.render_request(req, "x")
     assert repr(raw) == snapshot
-    assert parse_count_tokens({"model": "m", "messages": [{"role": "user", "content": "x"}]}).max_output_tokens is None
+    count = parse_count_tokens({"model": "m", "messages": [{"role": "user", "content": "x"}]})
+    assert count.max_output_tokens is None
 
 
 # ---- rendering an IR from another dialect ----
@@ -342,7 +349,8 @@ def test_native_thinking_kept_for_anthropic_upstream() -> None:
     req = CODEC.parse_request(body(messages=[
         {"role": "user", "content": "q"},
         {"role": "assistant", "content": [{"type": "thinking", "thinking": "", "signature": "Sig"},
-                                          {"type": "thinking", "thinking": "x", "signature": "~bridge:openai~enc"},
+                                          {"type": "thinking", "thinking": "x",
+                                           "signature": "~bridge:openai~enc"},
                                           {"type": "text", "text": "a"}]},
         {"role": "user", "content": "more"}]))
     foreign = req.messages[1].content[1]
@@ -388,3 +396,53 @@ def test_capture_renders_to_other_dialects(target: str, name: str, raw: dict[str
         assert _wire_text(s["text"])[1:-1] in text
     assert "cache_control" not in text or target == "openai_chat"
     assert "anthropic_block" not in text and "context_management" not in text
+
+
+# ---- from the other dialects' captured requests to a valid Anthropic body ----
+
+FOREIGN_CAPTURES = [("openai_chat", n, b) for n, b in requests_for("/chat/completions")] + [
+    ("openai_responses", n, b) for n, b in requests_for("/responses")]
+
+
+def assert_valid_anthropic_body(out: dict[str, Any]) -> None:
+    """The rules Anthropic enforces with a 400 (anthropic-messages.md 3.3, 3.6)."""
+    import re
+
+    assert isinstance(out["max_tokens"], int) and out["max_tokens"] >= 1
+    thinking = out.get("thinking")
+    if thinking and thinking["type"] == "enabled":
+        assert 1024 <= thinking["budget_tokens"] < out["max_tokens"]
+        assert out.get("tool_choice", {}).get("type", "auto") in ("auto", "none")
+    for block in out.get("system", []):
+        assert block["type"] == "text" and block["text"].strip()
+    msgs = out["messages"]
+    assert [m["role"] for m in msgs[:1]] == ["user"]
+    assert all(a["role"] != b["role"] for a, b in zip(msgs, msgs[1:]))
+    for i, m in enumerate(msgs):
+        for b in m["content"]:
+            assert b["type"] != "text" or b["text"].strip()
+        calls = [b["id"] for b in m["content"] if b["type"] == "tool_use"]
+        for c in calls:
+            assert re.fullmatch(r"[A-Za-z0-9_-]+", c)
+        if calls:  # answered first thing in the next user turn
+            nxt = msgs[i + 1]["content"]
+            results = [b["tool_use_id"] for b in nxt[:len(calls)] if b["type"] == "tool_result"]
+            assert sorted(results) == sorted(calls)
+    for t in out.get("tools", []):
+        assert t["input_schema"]["type"] == "object"
+
+
+@pytest.mark.parametrize("dialect,name,raw", FOREIGN_CAPTURES, ids=[n for _, n, _ in FOREIGN_CAPTURES])
+def test_other_dialect_captures_render_to_valid_anthropic(dialect: str, name: str,
+                                                         raw: dict[str, Any]) -> None:
+    req = _other(dialect).parse_request(raw)
+    out = CODEC.render_request(req, "claude-up")
+    assert_valid_anthropic_body(out)
+    assert out["stream"] is True if raw.get("stream") else "stream" not in out
+    assert [t["name"] for t in out.get("tools", [])] == [t.name for t in req.tools if "type" not in t.extra]
+    if req.max_output_tokens:
+        assert out["max_tokens"] == req.max_output_tokens
+
+
+def test_foreign_render_is_valid() -> None:
+    assert_valid_anthropic_body(CODEC.render_request(FOREIGN, "m"))

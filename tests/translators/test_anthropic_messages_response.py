@@ -22,7 +22,8 @@ NOTE_MESSAGE: dict[str, Any] = {  # anthropic-messages.md section 4
     "content": [
         {"type": "thinking", "thinking": "User wants the listing.", "signature": "EqQBCkgIARAB..."},
         {"type": "text", "text": "I'll list the files."},
-        {"type": "tool_use", "id": "toolu_01A09q90qw90lq917835lq9", "name": "Bash", "input": {"command": "ls -la"}},
+        {"type": "tool_use", "id": "toolu_01A09q90qw90lq917835lq9", "name": "Bash",
+         "input": {"command": "ls -la"}},
     ],
     "stop_reason": "tool_use", "stop_sequence": None,
     "usage": {"input_tokens": 2095, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 18230,
@@ -45,8 +46,8 @@ def test_parse_note_message() -> None:
 def test_round_trip_note_message() -> None:
     resp = CODEC.parse_response(NOTE_MESSAGE)
     out = CODEC.render_response(resp, REQ, ir.Ids(0))
-    expected = {**NOTE_MESSAGE, "model": "claude-alias",
-                "usage": {k: v for k, v in NOTE_MESSAGE["usage"].items() if k not in ("cache_creation", "service_tier")}}
+    usage = {k: v for k, v in NOTE_MESSAGE["usage"].items() if k not in ("cache_creation", "service_tier")}
+    expected = {**NOTE_MESSAGE, "model": "claude-alias", "usage": usage}
     assert out == expected
     Message.model_validate(out)
 
@@ -56,8 +57,8 @@ def test_render_foreign_answer() -> None:
         id="chatcmpl-9", model="gpt-x",
         content=(ir.Thinking("why", signature="gAAA", origin="openai"), ir.Thinking(""), ir.Thinking("free"),
                  ir.Text(""), ir.Text("Hi."), ir.ToolUse("call:1", "f", '{"a":1}'), ir.ToolUse("", "g", ""),
-                 ir.ToolUse("call_3", "apply_patch", "*** Begin", kind="custom"), ir.ToolUse("c4", "h", "[1]"),
-                 ir.Image(url="https://x")),
+                 ir.ToolUse("call_3", "apply_patch", "*** Begin", kind="custom"),
+                 ir.ToolUse("c4", "h", "[1]"), ir.Image(url="https://x")),
         stop_reason="end_turn",
         usage=ir.Usage(input=100, output=20, cache_read=30, cache_write=10, reasoning=5))
     out = CODEC.render_response(resp, REQ, ir.Ids(0, "s"))
@@ -70,13 +71,14 @@ def test_render_foreign_answer() -> None:
         {"type": "tool_use", "id": "toolu_s0002", "name": "g", "input": {}},
         {"type": "tool_use", "id": "call_3", "name": "apply_patch", "input": {"input": "*** Begin"}},
         {"type": "tool_use", "id": "c4", "name": "h", "input": {"input": [1]}}]
-    assert out["usage"] == {"input_tokens": 60, "cache_creation_input_tokens": 10, "cache_read_input_tokens": 30,
-                            "output_tokens": 20}
+    assert out["usage"] == {"input_tokens": 60, "cache_creation_input_tokens": 10,
+                            "cache_read_input_tokens": 30, "output_tokens": 20}
     Message.model_validate(out)
     # what the client replays comes back with its origin
     replay = CODEC.parse_request({"model": "m", "max_tokens": 9, "messages": [
         {"role": "user", "content": "q"}, {"role": "assistant", "content": out["content"][:2]}]})
-    assert replay.messages[1].content == (ir.Thinking("why", signature="gAAA", origin="openai"), ir.Thinking("free"))
+    assert replay.messages[1].content == (ir.Thinking("why", signature="gAAA", origin="openai"),
+                                          ir.Thinking("free"))
 
 
 @pytest.mark.parametrize("ir_stop,wire", [
@@ -94,10 +96,13 @@ def test_stop_reasons(ir_stop: ir.StopReason, wire: str) -> None:
 
 
 def test_parse_lenient_and_server_blocks() -> None:
-    body = {"id": "msg_2", "type": "message", "role": "assistant", "model": "m", "stop_reason": "model_context_window_exceeded",
-            "content": [{"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {"query": "q"}},
+    body = {"id": "msg_2", "type": "message", "role": "assistant", "model": "m",
+            "stop_reason": "model_context_window_exceeded",
+            "content": [{"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search",
+                         "input": {"query": "q"}},
                         {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_1", "content": []},
-                        {"type": "text", "text": "found", "citations": [{"type": "web_search_result_location"}]}],
+                        {"type": "text", "text": "found",
+                         "citations": [{"type": "web_search_result_location"}]}],
             "usage": {"input_tokens": 5, "output_tokens": 2, "output_tokens_details": {"thinking_tokens": 1}},
             "container": {"id": "c"}}
     resp = CODEC.parse_response(body)
@@ -109,7 +114,8 @@ def test_parse_lenient_and_server_blocks() -> None:
 
 def test_parse_response_errors() -> None:
     with pytest.raises(TranslationError) as e:
-        CODEC.parse_response({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})
+        CODEC.parse_response({"type": "error",
+                              "error": {"type": "overloaded_error", "message": "Overloaded"}})
     assert e.value.error.kind == "overloaded" and e.value.error.message == "Overloaded"
     with pytest.raises(TranslationError) as e:
         CODEC.parse_response({"id": "msg_1", "content": "oops"})
@@ -136,7 +142,8 @@ def test_render_error(kind: str, status: int, wire_type: str) -> None:
 
 
 def test_render_context_overflow_keeps_anthropic_wording() -> None:
-    openai = "This model's maximum context length is 128000 tokens. However, your messages resulted in 130567 tokens."
+    openai = ("This model's maximum context length is 128000 tokens. "
+              "However, your messages resulted in 130567 tokens.")
     _, body = CODEC.render_error(BridgeError.of("invalid_request", openai, code="context_length_exceeded"))
     assert body["error"]["message"] == "prompt is too long: 130567 tokens > 128000 maximum"
     native = "prompt is too long: 215692 tokens > 200000 maximum"
@@ -145,24 +152,27 @@ def test_render_context_overflow_keeps_anthropic_wording() -> None:
     assert CODEC.render_error(BridgeError.of("permission", "pay", code="billing_error"))[0] == 402
 
 
+def err(typ: str, message: str) -> dict[str, Any]:
+    return {"type": "error", "error": {"type": typ, "message": message}}
+
+
 @pytest.mark.parametrize("status,body,kind,code", [
-    (400, {"type": "error", "error": {"type": "invalid_request_error", "message": "max_tokens: Field required"},
-           "request_id": "req_1"}, "invalid_request", None),
-    (400, {"type": "error", "error": {"type": "invalid_request_error",
-                                      "message": "prompt is too long: 215692 tokens > 200000 maximum"}},
+    (400, {**err("invalid_request_error", "max_tokens: Field required"), "request_id": "req_1"},
+     "invalid_request", None),
+    (400, err("invalid_request_error", "prompt is too long: 215692 tokens > 200000 maximum"),
      "invalid_request", "context_length_exceeded"),
-    (401, {"type": "error", "error": {"type": "authentication_error", "message": "invalid x-api-key"}},
+    (401, err("authentication_error", "invalid x-api-key"),
      "authentication", None),
-    (402, {"type": "error", "error": {"type": "billing_error", "message": "credit"}}, "permission", "billing_error"),
-    (403, {"type": "error", "error": {"type": "permission_error", "message": "no"}}, "permission", None),
-    (404, {"type": "error", "error": {"type": "not_found_error", "message": "model"}}, "not_found", None),
-    (413, {"type": "error", "error": {"type": "request_too_large", "message": "big"}}, "request_too_large", None),
-    (429, {"type": "error", "error": {"type": "rate_limit_error", "message": "slow"}}, "rate_limit", None),
-    (500, {"type": "error", "error": {"type": "api_error", "message": "oops"}}, "api_error", None),
-    (504, {"type": "error", "error": {"type": "timeout_error", "message": "late"}}, "timeout", None),
-    (529, {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}, "overloaded", None),
+    (402, err("billing_error", "credit"), "permission", "billing_error"),
+    (403, err("permission_error", "no"), "permission", None),
+    (404, err("not_found_error", "model"), "not_found", None),
+    (413, err("request_too_large", "big"), "request_too_large", None),
+    (429, err("rate_limit_error", "slow"), "rate_limit", None),
+    (500, err("api_error", "oops"), "api_error", None),
+    (504, err("timeout_error", "late"), "timeout", None),
+    (529, err("overloaded_error", "Overloaded"), "overloaded", None),
     (529, {"error": "weird"}, "overloaded", None),
-    (418, {"type": "error", "error": {"type": "brand_new_error", "message": "?"}}, "invalid_request", None),
+    (418, err("brand_new_error", "?"), "invalid_request", None),
 ])
 def test_parse_error(status: int, body: Any, kind: str, code: str | None) -> None:
     err = CODEC.parse_error(status, orjson.dumps(body))

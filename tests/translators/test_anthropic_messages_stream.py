@@ -98,7 +98,8 @@ TEXT_TOOL_EVENTS: list[ir.StreamEvent] = [
     ir.BlockStart(0, ir.Text("")),
     ir.BlockDelta(0, "text", "Let me check"), ir.BlockDelta(0, "text", " the weather."), ir.BlockStop(0),
     ir.BlockStart(1, ir.ToolUse("toolu_01T1x1fJ34qAmk2tNTrN7Up6", "get_weather", "")),
-    ir.BlockDelta(1, "tool_args", ""), ir.BlockDelta(1, "tool_args", '{"location":'), ir.BlockDelta(1, "tool_args", ' "Paris"}'), ir.BlockStop(1),
+    ir.BlockDelta(1, "tool_args", ""), ir.BlockDelta(1, "tool_args", '{"location":'),
+    ir.BlockDelta(1, "tool_args", ' "Paris"}'), ir.BlockStop(1),
     ir.MessageDelta("tool_use", ir.Usage(input=472, output=89)),
     ir.MessageStop(),
 ]
@@ -106,7 +107,8 @@ TEXT_TOOL_EVENTS: list[ir.StreamEvent] = [
 THINKING_EVENTS: list[ir.StreamEvent] = [
     ir.MessageStart("msg_01ThinkXYZ", MODEL, ir.Usage(input=120, output=4)),
     ir.BlockStart(0, ir.Thinking("", origin="anthropic")),
-    ir.BlockDelta(0, "thinking", "Let me work out 27 * 453."), ir.BlockDelta(0, "thinking", " 27*453 = 12231."),
+    ir.BlockDelta(0, "thinking", "Let me work out 27 * 453."),
+    ir.BlockDelta(0, "thinking", " 27*453 = 12231."),
     ir.BlockDelta(0, "signature", "EqQBCkgIARABGAIiQL2vbkP7..."), ir.BlockStop(0),
     ir.BlockStart(1, ir.Text("")), ir.BlockDelta(1, "text", "27 x 453 = 12,231"), ir.BlockStop(1),
     ir.MessageDelta("end_turn", ir.Usage(input=120, output=78)),
@@ -140,7 +142,8 @@ def test_decode_truncated_and_empty_streams() -> None:
     data = fixture("text_tool")
     cut = data.index(b"event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":1}")
     events = decode(data[:cut], [])
-    assert events[-3:] == [ir.BlockStop(1), ir.MessageDelta(None, ir.Usage(input=472, output=2)), ir.MessageStop()]
+    assert events[-3:] == [ir.BlockStop(1), ir.MessageDelta(None, ir.Usage(input=472, output=2)),
+                           ir.MessageStop()]
     no_stop = data[:data.index(b"event: message_stop")]
     assert decode(no_stop, [])[-2:] == TEXT_TOOL_EVENTS[-2:]
     empty = decode(b"", [])
@@ -165,8 +168,8 @@ def test_decode_server_tools_whole_input_and_usage_merge() -> None:
         ("content_block_start", {"type": "content_block_start", "index": 2, "content_block": {
             "type": "redacted_thinking", "data": "EmRed"}}),
         ("content_block_stop", {"type": "content_block_stop", "index": 2}),
-        ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "stop_sequence", "stop_sequence": "Z"},
-                           "usage": {"output_tokens": 7}}),
+        ("message_delta", {"type": "message_delta", "usage": {"output_tokens": 7},
+                           "delta": {"stop_reason": "stop_sequence", "stop_sequence": "Z"}}),
         ("message_stop", {"type": "message_stop"}),
     ]
     data = b"".join(b"event: %s\ndata: %s\n\n" % (n.encode(), orjson.dumps(o)) for n, o in lines)
@@ -174,11 +177,11 @@ def test_decode_server_tools_whole_input_and_usage_merge() -> None:
     opaque_start = events[1]
     assert isinstance(opaque_start, ir.BlockStart) and isinstance(opaque_start.block, ir.Text)
     assert opaque_start.block.extra["anthropic_block"]["input"] == {"query": "x"}
-    assert events[3:6] == [ir.BlockStart(1, ir.ToolUse("toolu_9", "f", "")), ir.BlockDelta(1, "tool_args", '{"a":1}'),
-                           ir.BlockStop(1)]
+    assert events[3:6] == [ir.BlockStart(1, ir.ToolUse("toolu_9", "f", "")),
+                           ir.BlockDelta(1, "tool_args", '{"a":1}'), ir.BlockStop(1)]
     assert events[6] == ir.BlockStart(2, ir.RedactedThinking("EmRed", origin="anthropic"))
-    assert events[-2] == ir.MessageDelta("stop_sequence", ir.Usage(input=105, output=7, cache_read=90, cache_write=5),
-                                         stop_sequence="Z")
+    usage = ir.Usage(input=105, output=7, cache_read=90, cache_write=5)
+    assert events[-2] == ir.MessageDelta("stop_sequence", usage, stop_sequence="Z")
     # and through the encoder back to an Anthropic client, unchanged in substance
     msg = accumulate(encode(events))
     assert [b.type for b in msg.content] == ["server_tool_use", "tool_use", "redacted_thinking"]
@@ -202,8 +205,10 @@ def test_encode_thinking_byte_exact() -> None:
 
 def test_encode_stream_error_and_ping() -> None:
     data = encode(PING_ERROR_EVENTS)  # the note's frame, in compact JSON
-    assert data == b'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n'
-    mid = encode(TEXT_TOOL_EVENTS[:3] + [ir.StreamError(500, "api_error", "upstream died")] + TEXT_TOOL_EVENTS[3:])
+    assert data == (b'event: error\ndata: {"type":"error",'
+                    b'"error":{"type":"overloaded_error","message":"Overloaded"}}\n\n')
+    died = ir.StreamError(500, "api_error", "upstream died")
+    mid = encode(TEXT_TOOL_EVENTS[:3] + [died] + TEXT_TOOL_EVENTS[3:])
     names = [n for n, _ in frames(mid)]
     assert names[-1] == "error" and "message_stop" not in names  # nothing after the error (5.4)
     assert ping_frame() == PING and CODEC.ping_frame() == PING
@@ -227,7 +232,8 @@ def chat_style_parallel_tools() -> list[ir.StreamEvent]:
         ir.BlockStart(1, ir.Text("")), ir.BlockStop(1),  # an empty text block: must not reach the client
         ir.BlockStart(3, ir.ToolUse("call_a", "get_weather", "")), ir.BlockDelta(3, "tool_args", '{"city":'),
         ir.BlockStop(3),
-        ir.BlockStart(4, ir.ToolUse("call_b", "get_weather", "")), ir.BlockDelta(4, "tool_args", '{"city":"Rome"}'),
+        ir.BlockStart(4, ir.ToolUse("call_b", "get_weather", "")),
+        ir.BlockDelta(4, "tool_args", '{"city":"Rome"}'),
         ir.BlockStop(4),
         ir.BlockDelta(3, "tool_args", '"Paris"}'), ir.BlockStop(3),
         ir.BlockStart(5, ir.ToolUse("call_c", "apply_patch", "", kind="custom")),
@@ -245,20 +251,21 @@ def test_encode_parallel_tools_reasoning_usage() -> None:
     assert [b.type for b in msg.content] == ["thinking", "tool_use", "tool_use", "tool_use"]
     assert msg.content[0].thinking == "Two cities." and msg.content[0].signature == ""
     assert [(b.id, b.input) for b in msg.content[1:]] == [
-        ("call_a", {"city": "Paris"}), ("call_b", {"city": "Rome"}), ("call_c", {"input": 'line "1"\né\\end'})]
+        ("call_a", {"city": "Paris"}), ("call_b", {"city": "Rome"}),
+        ("call_c", {"input": 'line "1"\né\\end'})]
     start = frames(data)[0][1]["message"]["usage"]
     assert start == {"input_tokens": estimate_tokens(REQ), "cache_creation_input_tokens": 0,
                      "cache_read_input_tokens": 0, "output_tokens": 0}
     final = frames(data)[-2][1]
-    assert final["usage"] == {"input_tokens": 200, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 100,
-                              "output_tokens": 40}
+    assert final["usage"] == {"input_tokens": 200, "cache_creation_input_tokens": 0,
+                              "cache_read_input_tokens": 100, "output_tokens": 40}
     assert [n for n, _ in frames(data)].count("message_delta") == 1
 
 
 def test_encode_cuts_do_not_matter() -> None:
     """The encoder sees the same IR whatever the byte cuts upstream were: Chat fixture through a pipeline."""
     chat = pytest.importorskip("translators.dialects.openai_chat").CODEC
-    data = (Path(__file__).resolve().parent.parent / "fixtures" / "openai_chat" / "parallel_tools.sse").read_bytes()
+    data = (FIXTURES.parent / "openai_chat" / "parallel_tools.sse").read_bytes()
     outputs = set()
     for cut in range(0, len(data) + 1, 5):
         pipe = StreamPipeline(chat.stream_decoder(REQ), CODEC.stream_encoder(REQ, ir.Ids(0)))
@@ -291,12 +298,13 @@ def test_encode_flush_and_idempotence() -> None:
     msg = accumulate(b"".join(out))
     assert msg.content[0].text == "orphan delta" and msg.stop_reason == "end_turn"
     empty = CODEC.stream_encoder(REQ, ir.Ids(0))
-    assert [n for n, _ in frames(b"".join(empty.flush()))] == ["message_start", "message_delta", "message_stop"]
+    names = [n for n, _ in frames(b"".join(empty.flush()))]
+    assert names == ["message_start", "message_delta", "message_stop"]
 
 
 def test_encode_late_usage_and_refusal() -> None:
-    events = [ir.MessageStart("x", "m", ir.Usage(input=50)), ir.BlockStart(0, ir.Text("Sorry")), ir.BlockStop(0),
-              ir.MessageDelta("content_filter", ir.Usage(output=3)), ir.MessageStop()]
+    events = [ir.MessageStart("x", "m", ir.Usage(input=50)), ir.BlockStart(0, ir.Text("Sorry")),
+              ir.BlockStop(0), ir.MessageDelta("content_filter", ir.Usage(output=3)), ir.MessageStop()]
     fs = frames(encode(events))
     assert fs[0][1]["message"]["usage"]["input_tokens"] == 50
     assert fs[-2][1]["delta"]["stop_reason"] == "refusal" and fs[-2][1]["usage"]["input_tokens"] == 50
@@ -327,6 +335,7 @@ def test_official_sdk_client_reads_our_stream() -> None:
 def test_official_sdk_client_raises_on_stream_error() -> None:
     client = sdk_client(encode(TEXT_TOOL_EVENTS[:3] + [ir.StreamError(529, "overloaded", "Overloaded")]))
     with pytest.raises(anthropic.APIStatusError) as e:
-        with client.messages.stream(model="m", max_tokens=10, messages=[{"role": "user", "content": "hi"}]) as s:
+        messages: Any = [{"role": "user", "content": "hi"}]
+        with client.messages.stream(model="m", max_tokens=10, messages=messages) as s:
             s.get_final_message()
     assert "Overloaded" in str(e.value)

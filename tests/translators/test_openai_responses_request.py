@@ -320,9 +320,26 @@ def test_reasoning_text_and_extras() -> None:
         "verbosity": "low",
         "format": {"type": "json_schema", "name": "a", "schema": {"type": "object"}, "strict": True},
     }
-    # reasoning must stay replayable without server state (conversions.md 7.1)
-    assert out["store"] is False
+    # reasoning must stay replayable without server state (conversions.md 7.1); the client's own
+    # store choice stands
+    assert out["store"] is True
     assert out["include"] == ["message.output_text.logprobs", "reasoning.encrypted_content"]
+    assert CODEC.render_request(parse(input="x", reasoning={"effort": "low"}), "m")["store"] is False
+
+
+def test_unsigned_reasoning_goes_back_only_into_a_stored_conversation() -> None:
+    items = [
+        {"role": "user", "content": "a"},
+        {"type": "reasoning", "id": "rs_1", "summary": []},
+        {"type": "function_call", "call_id": "c", "name": "f", "arguments": "{}"},
+    ]
+    stored = CODEC.render_request(parse(input=items), "m")
+    assert "store" not in stored and stored["input"][1] == items[1]
+    unstored = CODEC.render_request(parse(input=items, reasoning={"effort": "low"}), "m")
+    assert unstored["store"] is False and [i["type"] for i in unstored["input"]] == [
+        "message",
+        "function_call",
+    ]
     assert parse(input="x", reasoning={"effort": "none"}).reasoning == ir.Reasoning(
         effort="none", mode="disabled"
     )

@@ -28,9 +28,6 @@ _CHOICE = {"auto": "auto", "required": "any", "none": "none", "tool": "tool"}
 # output_config.effort takes low..max; OpenAI's "minimal" is the nearest to low
 _EFFORTS = {"minimal": "low", "low": "low", "medium": "medium", "high": "high", "xhigh": "xhigh",
             "max": "max"}
-_EMPTY_SCHEMA = {"type": "object", "properties": {}}
-# A freeform (custom) tool becomes a one-string-argument tool (conversions.md 3.8).
-_FREEFORM_SCHEMA = {"type": "object", "properties": {"input": {"type": "string"}}, "required": ["input"]}
 
 
 def render_request(req: ir.ChatRequest, model: str) -> dict[str, Any]:
@@ -183,16 +180,21 @@ def _tool(t: ir.Tool, same: bool) -> dict[str, Any] | None:
     out: dict[str, Any] = {"name": t.name}
     if t.description:
         out["description"] = t.description
-    out["input_schema"] = _FREEFORM_SCHEMA if t.kind == "custom" else _schema(t.parameters)
+    out["input_schema"] = _freeform_schema() if t.kind == "custom" else _schema(t.parameters)
     if same and t.strict is not None:
         out["strict"] = t.strict
     return {**out, **kept_extra(t.extra, same)}
 
 
+def _freeform_schema() -> dict[str, Any]:
+    """A freeform (custom) tool becomes a tool with one string argument (conversions.md 3.8)."""
+    return {"type": "object", "properties": {"input": {"type": "string"}}, "required": ["input"]}
+
+
 def _schema(params: Mapping[str, Any] | None) -> dict[str, Any]:
     """input_schema is required and must be a top-level object schema (conversions.md 4)."""
     if not params:
-        return dict(_EMPTY_SCHEMA)
+        return {"type": "object", "properties": {}}
     return dict(params) if params.get("type") == "object" else {**params, "type": "object"}
 
 

@@ -23,10 +23,12 @@ ENCRYPTED = "reasoning.encrypted_content"
 
 def render_request(req: ir.ChatRequest, model: str) -> dict[str, Any]:
     same = req.extra_from == DIALECT
+    stored = _stored(req, same)
     body: dict[str, Any] = {"model": model}
     if req.system:
         body["instructions"] = system_text(req.system)
-    body["input"] = render_input(req.messages, same) + (list(req.extra.get("_after", ())) if same else [])
+    after = list(req.extra.get("_after", ())) if same else []  # unknown items that ended the input
+    body["input"] = render_input(req.messages, same, stored) + after
     tools = render_tools(req.tools, same)
     if tools:
         body["tools"] = tools
@@ -37,18 +39,26 @@ def render_request(req: ir.ChatRequest, model: str) -> dict[str, Any]:
     text = render_text(req, same)
     if text:
         body["text"] = text
-    if wants_reasoning(req.reasoning):
-        # Keep reasoning replayable without server-side state (openai-responses.md 5.1, conversions.md 7.1).
+    if not stored:
         body["store"] = False
+    if wants_reasoning(req.reasoning):  # signatures round-trip through the client (conversions.md 7.1)
         body["include"] = _include(req.extra.get("include") if same else None)
-    elif not same:
-        body["store"] = False  # a foreign client never asked OpenAI to keep its data
     body["stream"] = req.stream
     if same:
         for key, val in req.extra.items():
             if key not in body and not key.startswith("_"):
                 body[key] = val
     return body
+
+
+def _stored(req: ir.ChatRequest, same: bool) -> bool:
+    """Whether OpenAI is to keep the response: a Responses client's explicit choice; otherwise not when
+    reasoning must be replayable without server state (openai-responses.md 5.1, conversions.md 7.1),
+    nor for a foreign client, which never asked OpenAI to keep its data."""
+    store = req.extra.get("store") if same else None
+    if isinstance(store, bool):
+        return store
+    return same and not wants_reasoning(req.reasoning)
 
 
 def _optional(body: dict[str, Any], req: ir.ChatRequest) -> None:
@@ -86,11 +96,11 @@ def wants_reasoning(r: ir.Reasoning | None) -> bool:
 # ---- messages -> input items ----
 
 
-def render_input(messages: Iterable[ir.Message], same: bool) -> list[dict[str, Any]]:
+def render_input(messages: Iterable[ir.Message], same: bool, stored: bool = False) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     for msg in messages:
         if msg.role == "assistant":
-            _assistant(items, msg, same)
+            _assistant(items, msg, same, stored)
         else:
             _user_side(items, msg, same)
     return items
@@ -180,14 +190,14 @@ def _output_value(content: tuple[ir.Block, ...], same: bool) -> str | list[dict[
     return [p for p in (input_part(b, same) for b in content) if p is not None]
 
 
-def _assistant(items: list[dict[str, Any]], msg: ir.Message, same: bool) -> None:
+def _assistant(items: list[dict[str, Any]], msg: ir.Message, same: bool, stored: bool) -> None:
     message: dict[str, Any] | None = None  # the assistant message item text parts are appended to
     for blk in msg.content:
         if isinstance(blk, ir.Text):
             message = _assistant_text(items, message, blk, same)
             continue
         message = None
-        if isinstance(blk, ir.Thinking) and _replayable(blk, same):
+        if isinstance(blk, ir.Thinking) and _replayable(blk, same and stored):
             items.append(_reasoning_input(items, blk, same))
         elif isinstance(blk, ir.ToolUse):
             items.append(_call_input(items, blk, same))
@@ -212,9 +222,10 @@ def _assistant_text(items: list[dict[str, Any]], message: dict[str, Any] | None,
     return message
 
 
-def _replayable(blk: ir.Thinking, same: bool) -> bool:
-    """Only OpenAI's own reasoning can go back to OpenAI; others' signatures are invalid there."""
-    return blk.origin == OPENAI and (blk.signature is not None or same)
+def _replayable(blk: ir.Thinking, by_id: bool) -> bool:
+    """Only OpenAI's own reasoning can go back to OpenAI (others' signatures are invalid there), and
+    without encrypted_content only by id into a stored conversation."""
+    return blk.origin == OPENAI and (blk.signature is not None or by_id)
 
 
 def _reasoning_input(items: list[dict[str, Any]], blk: ir.Thinking, same: bool) -> dict[str, Any]:

@@ -75,9 +75,9 @@ class ResponsesStreamEncoder:
         if isinstance(event, ir.MessageStart) and not self._started:
             self._model = event.model or self._model
         out = self._start()
-        if isinstance(event, ir.MessageStart):
-            self._usage = event.usage.merged(self._usage) if event.usage else self._usage
-        elif isinstance(event, ir.BlockStart):
+        if isinstance(event, (ir.MessageStart, ir.MessageDelta)) and event.usage is not None:
+            self._usage = self._usage.merged(event.usage) if self._usage else event.usage
+        if isinstance(event, ir.BlockStart):
             out += self._block_start(event)
         elif isinstance(event, ir.BlockDelta):
             out += self._delta(event)
@@ -86,7 +86,6 @@ class ResponsesStreamEncoder:
             out += self._close(item, "completed") if item else []
         elif isinstance(event, ir.MessageDelta):
             self._stop = event.stop_reason or self._stop
-            self._usage = self._usage.merged(event.usage) if self._usage else event.usage
         elif isinstance(event, ir.MessageStop):
             out += self._finish()
         elif isinstance(event, ir.StreamError):
