@@ -45,6 +45,10 @@ from translators.registry import codec
 
 logger = logging.getLogger(__name__)
 
+# Reasoning the bridge relayed from another provider, replayed by the client: the upstream of the
+# client's own dialect would reject it, so such a request takes the IR path, which drops it.
+FOREIGN_REASONING = (b"~bridge:", b"llm-bridge.v1:", b'"signature":""', b'"signature": ""')
+
 
 @dataclass(slots=True)
 class FlowState:
@@ -129,7 +133,8 @@ class Gateway:
     def _bridge(self, flow: http.HTTPFlow, ep: Endpoint, cfg: BridgeConfig) -> None:
         if len(flow.request.raw_content or b"") > cfg.max_body_bytes:
             raise TranslationError(f"Request body exceeds {cfg.max_body_bytes} bytes.", kind="request_too_large")
-        body = load_object(flow.request.get_content(strict=False) or b"")
+        raw = flow.request.get_content(strict=False) or b""
+        body = load_object(raw)
         model = body.get("model")
         if not isinstance(model, str) or not model:
             raise TranslationError("Missing required parameter: 'model'.", param="model")
@@ -142,7 +147,8 @@ class Gateway:
         ids = ir.Ids(int(time.time()), secrets.token_hex(6))
         if ep.name == "count_tokens":
             return self._count_tokens(flow, route, body, up_dialect, ids)
-        identity = up_dialect == ep.dialect and not body.get("functions") and not body.get("function_call")
+        identity = (up_dialect == ep.dialect and not body.get("functions") and not body.get("function_call")
+                    and not any(mark in raw for mark in FOREIGN_REASONING))
         if isinstance(body.get("previous_response_id"), str):
             identity = identity and body["previous_response_id"] not in self.store
         req: ir.ChatRequest | None = None

@@ -14,8 +14,10 @@ Measurements:
   a. non-streamed req/s, 32 concurrent keep-alive connections, fixed duration after a warm-up
   b. proxy CPU time per request during (a) (utime+stime of the proxy from /proc/<pid>/stat)
   c. streamed SSE events ("chunks") per second, 64 concurrent streams of 200 tokens each
+     (3 streams one after the other on each of the 64 connections, so that a round lasts)
   d. time to first body byte of a streamed answer, sequential requests on one keep-alive connection
   e. peak RSS (VmHWM, reset first through /proc/<pid>/clear_refs) with 500 slow streams open at once
+     (fresh process; the emulator paces the events through its per-request delay header)
   f. RSS after 2k vs after 20k non-streamed requests on a fresh process, as a percentage
 (a), (c) and (d) run in interleaved rounds (variant order rotated); the best round is reported
 (max throughput, min CPU/request, min latency): noise on a shared machine only ever slows a round.
@@ -66,6 +68,7 @@ class Sizes:
     conns: int = 32
     streams: int = 64
     stream_tokens: int = 200
+    stream_waves: int = 3  # streams per connection, one after the other, in one (c) measurement
     ttfc_requests: int = 200
     slow_streams: int = 500
     slow_delay_ms: int = 300
@@ -74,7 +77,7 @@ class Sizes:
     mem_total: int = 20_000
 
 
-QUICK = Sizes(rounds=1, warmup=0.5, duration=2.0, streams=16, stream_tokens=50, ttfc_requests=50,
+QUICK = Sizes(rounds=1, warmup=0.5, duration=2.0, streams=16, stream_tokens=50, stream_waves=1, ttfc_requests=50,
               slow_streams=100, slow_delay_ms=200, slow_tokens=8, mem_first=300, mem_total=3_000)
 
 
@@ -310,20 +313,31 @@ async def load_count(port: int, total: int, nconn: int) -> int:
 
 
 async def load_streams(port: int, sz: Sizes) -> dict[str, float]:
-    """(c): sz.streams concurrent streams of sz.stream_tokens tokens; SSE events per second."""
+    """(c): sz.streams concurrent connections, each streaming sz.stream_waves answers of
+    sz.stream_tokens tokens one after the other; SSE events received per second."""
     req = make_request(port, stream=True, tokens=sz.stream_tokens)
     expected = sz.stream_tokens + 3  # role, tokens, finish, [DONE]
     conns = [await connect(port) for _ in range(sz.streams)]
     warm = await asyncio.gather(*(c.request(make_request(port, stream=True, tokens=1), True) for c in conns))
+    bad = sum(1 for r in warm if r.status != 200)
+    events = 0
+
+    async def one(c: Conn) -> None:
+        nonlocal bad, events
+        for _ in range(sz.stream_waves):
+            try:
+                r = await c.request(req, True)
+            except ConnectionError:
+                bad += 1
+                return
+            events += r.events
+            bad += r.status != 200 or r.events != expected
+
     t0 = time.perf_counter()
-    results = await asyncio.gather(*(c.request(req, True) for c in conns), return_exceptions=True)
+    await asyncio.gather(*(one(c) for c in conns))
     el = time.perf_counter() - t0
     for c in conns:
         c.transport.close()  # type: ignore[union-attr]
-    good = [r for r in results if isinstance(r, Result) and r.status == 200]
-    events = sum(r.events for r in good)
-    bad = len(results) - len(good) + sum(1 for r in good if r.events != expected)
-    bad += sum(1 for r in warm if r.status != 200)
     return {"chunks_per_s": events / el, "events": events, "errors": bad, "seconds": el}
 
 
@@ -496,6 +510,9 @@ def proxies(upstream: int, tmp: Path, variants: list[str]) -> list[Proc]:
             cmd = [MITMDUMP, "-s", str(ROOT / "addons" / "bridge.py"), *common, *bridge_opts]
         elif name == "lean":
             cmd = [PY, str(ROOT / "scripts" / "leanproxy.py"), *common, *bridge_opts]
+        elif name == "lean-O":  # not run by default: the lean entry with Python's -O (no asserts, no
+            # mitmproxy __debug__ type checks on every Request/Response)
+            cmd = [PY, "-O", str(ROOT / "scripts" / "leanproxy.py"), *common, *bridge_opts]
         else:
             raise SystemExit(f"unknown variant {name}")
         out.append(Proc(name, cmd, port, tmp / f"{name}.log"))
@@ -551,7 +568,7 @@ def target_text(kind: str | None, target: float | None) -> str:
 
 
 def render(summary: dict[str, dict[str, float]], variants: list[str]) -> str:
-    others = [v for v in ("bridge", "lean") if v in variants]
+    others = [v for v in variants if v != "plain"]
     cols = ["metric", *variants] + [f"{v}/plain" for v in others if "plain" in variants] + ["target"] + \
         [f"{v} ok?" for v in others]
     rows = []
@@ -579,8 +596,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.rounds:
         sz.rounds = args.rounds
     variants = [v for v in args.variants.split(",") if v]
-    if "lean" in variants and not (ROOT / "scripts" / "leanproxy.py").exists():
-        variants.remove("lean")
+    if not (ROOT / "scripts" / "leanproxy.py").exists():
+        variants = [v for v in variants if not v.startswith("lean")]
     raise_fd_limit()
     tmp = Path(tempfile.mkdtemp(prefix="bridge-bench-"))
     t_start = time.perf_counter()
@@ -591,19 +608,23 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     print(f"bench: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}, upstream :{up_port}, "
           f"variants {', '.join(variants)}{' (quick)' if args.quick else ''}", flush=True)
     try:
-        # (f) then (e), one variant at a time, each on a fresh process (f wants one)
+        # (f) and (e), one variant at a time, each on a fresh process
         for p in procs:
-            try:
-                p.start()
-                await wait_ready(p)
-                raw[p.name]["memory"] = await memory_growth(p.port, p.pid, sz)
-                raw[p.name]["slow"] = await load_slow_streams(p.port, p.pid, sz)
-                print(f"  {p.name}: memory done ({time.perf_counter() - t_start:.0f}s)", flush=True)
-            except Exception as e:  # noqa: BLE001 - report the variant as failed, keep measuring the others
-                failed[p.name] = str(e)
-                print(f"  {p.name}: FAILED: {e}", flush=True)
-            finally:
-                p.stop()
+            for phase in ("memory", "slow"):
+                try:
+                    p.start()
+                    await wait_ready(p)
+                    if phase == "memory":
+                        raw[p.name][phase] = await memory_growth(p.port, p.pid, sz)
+                    else:
+                        raw[p.name][phase] = await load_slow_streams(p.port, p.pid, sz)
+                except Exception as e:  # noqa: BLE001 - report the variant as failed, keep measuring the others
+                    failed[p.name] = f"{phase}: {e}"
+                    print(f"  {p.name}: FAILED: {e}", flush=True)
+                    break
+                finally:
+                    p.stop()
+            print(f"  {p.name}: memory phases done ({time.perf_counter() - t_start:.0f}s)", flush=True)
         live = [p for p in procs if p.name not in failed]
         for p in live:
             p.start()
@@ -664,13 +685,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="small counts, for a smoke run")
     ap.add_argument("--json", metavar="FILE", help="also save the results (raw rounds included) as JSON")
     ap.add_argument("--rounds", type=int, default=0, help="rounds of (a), (c), (d) (default 3, quick 1)")
-    ap.add_argument("--variants", default="plain,bridge,lean", help="comma-separated subset of plain,bridge,lean")
+    ap.add_argument("--variants", default="plain,bridge,lean",
+                    help="comma-separated, from plain,bridge,lean,lean-O (lean-O: lean under python -O)")
     args = ap.parse_args(argv)
     res = asyncio.run(run(args))
     sz = res["sizes"]
     print()
-    print(f"{sz['conns']} conns x {sz['duration']:g}s (after {sz['warmup']:g}s warm-up); {sz['streams']} streams x "
-          f"{sz['stream_tokens']} tokens; TTFC over {sz['ttfc_requests']} requests; {sz['slow_streams']} slow "
+    print(f"{sz['conns']} conns x {sz['duration']:g}s (after {sz['warmup']:g}s warm-up); {sz['streams']} concurrent streams x "
+          f"{sz['stream_tokens']} tokens, {sz['stream_waves']} per connection; TTFC over {sz['ttfc_requests']} requests; {sz['slow_streams']} slow "
           f"streams ({sz['slow_tokens'] + 3} events, {sz['slow_delay_ms']} ms apart); memory after "
           f"{sz['mem_first']} vs {sz['mem_total']} requests; best of {sz['rounds']} round(s)")
     print(render(res["summary"], [v for v in res["variants"] if v not in res["failed"]]))

@@ -250,6 +250,10 @@ class BlockDelta:
 
 @dataclass(frozen=True, slots=True)
 class BlockStop:
+    """Blocks never overlap, with one exception encoders must accept: Chat upstreams may interleave
+    the argument fragments of parallel tool calls by index, so a `tool_args` BlockDelta can follow
+    the BlockStop of its block."""
+
     index: int
 
 

@@ -118,3 +118,19 @@ def test_upstream_error_mid_stream_is_error_event(bridge: Any) -> None:
             "messages": [{"role": "user", "content": "x"}]}) as r:
         body = r.read().decode()
     assert "event: error" in body and body.rstrip().endswith("}")
+
+
+def test_foreign_thinking_is_not_replayed_to_anthropic(anthropic_client: Any, upstreams: Any) -> None:
+    """Thinking relayed from another provider (its signature marked by the bridge) must not reach
+    Anthropic, which would reject the signature, when the client switches to an Anthropic model."""
+    messages: list[Any] = [{"role": "user", "content": "Think, then say ACC-SWITCH1"}]
+    first = anthropic_client.messages.create(model="chat/gpt-4.1", max_tokens=4096, messages=messages,
+                                             thinking={"type": "enabled", "budget_tokens": 2048})
+    assert any(b.type == "thinking" for b in first.content)
+    messages += [{"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in first.content]},
+                 {"role": "user", "content": "Now say ACC-SWITCH2"}]
+    second = anthropic_client.messages.create(model="anthropic/claude-sonnet-4-5", max_tokens=4096,
+                                              messages=messages, thinking={"type": "enabled", "budget_tokens": 2048})
+    assert second.content[-1].text == "ACK ACC-SWITCH2"
+    sent = [r.body for r in upstreams.emulators["anthropic"].requests if b"ACC-SWITCH2" in r.body][-1]
+    assert b"~bridge:" not in sent and b'"signature":""' not in sent.replace(b" ", b"")

@@ -350,9 +350,10 @@ def render_request(req: ir.ChatRequest, model: str) -> dict[str, Any]:
 
 
 def _render_messages(req: ir.ChatRequest) -> list[dict[str, Any]]:
+    same = req.extra_from == DIALECT  # part-level extras of other dialects mean nothing to Chat upstreams
     out: list[dict[str, Any]] = []
     if req.system:
-        out.append({"role": "system", "content": _render_parts(req.system, text_only=True)})
+        out.append({"role": "system", "content": _render_parts(req.system, True, same)})
     for m in req.messages:
         if m.role == "assistant":
             out.append(_render_assistant(m))
@@ -365,7 +366,7 @@ def _render_messages(req: ir.ChatRequest) -> list[dict[str, Any]]:
         moved = tuple(b for r in results for b in r.content if not isinstance(b, ir.Text))
         if others or moved:  # tool messages carry text only: images move to a user message
             msg: dict[str, Any] = {"role": m.role if m.role != "assistant" else "user",
-                                   "content": _render_parts(others + moved, text_only=m.role != "user")}
+                                   "content": _render_parts(others + moved, m.role != "user", same)}
             if m.name:
                 msg["name"] = m.name
             out.append(msg)
@@ -377,15 +378,16 @@ def _tool_result_text(r: ir.ToolResult) -> str:
     return f"Error: {text}" if r.is_error and not text.startswith("Error") else text
 
 
-def _render_parts(blocks: tuple[ir.Block, ...], text_only: bool) -> str | list[dict[str, Any]]:
-    if all(isinstance(b, ir.Text) and not b.extra for b in blocks) or text_only:
+def _render_parts(blocks: tuple[ir.Block, ...], text_only: bool, same: bool) -> str | list[dict[str, Any]]:
+    if text_only or all(isinstance(b, ir.Text) and not (same and b.extra) for b in blocks):
         return join_text(blocks)
-    return [p for p in (_render_part(b) for b in blocks) if p is not None]
+    return [p for p in (_render_part(b, same) for b in blocks) if p is not None]
 
 
-def _render_part(b: ir.Block) -> dict[str, Any] | None:
+def _render_part(b: ir.Block, same: bool) -> dict[str, Any] | None:
     if isinstance(b, ir.Text):
-        return {"type": "text", "text": b.text, **{k: v for k, v in b.extra.items() if k != "refusal"}}
+        kept = {k: v for k, v in b.extra.items() if k != "refusal"} if same else {}
+        return {"type": "text", "text": b.text, **kept}
     if isinstance(b, ir.Image):
         iu: dict[str, Any] = {"url": image_url(b)}
         if b.detail:

@@ -34,6 +34,7 @@ class ChatStreamDecoder:
         self.stop: ir.StopReason | None = None
         self.usage: ir.Usage | None = None
         self.saw_tool = False
+        self.stopped: set[int] = set()  # blocks already closed: a late tool delta must not close twice
 
     def feed(self, event: SSEEvent) -> list[ir.StreamEvent]:
         if self.finished:
@@ -123,7 +124,9 @@ class ChatStreamDecoder:
 
     def _close(self, out: list[ir.StreamEvent]) -> None:
         if self.open is not None:
-            out.append(ir.BlockStop(self.open[2]))
+            if self.open[2] not in self.stopped:
+                out.append(ir.BlockStop(self.open[2]))
+                self.stopped.add(self.open[2])
             self.open = None
 
     def _finish(self) -> list[ir.StreamEvent]:
