@@ -1,9 +1,10 @@
 """Gateway: the bridge's request/response cycle for the client-facing API endpoints.
 
-request: classify the endpoint, check the client key, answer local endpoints, pick the route, and
-either patch the body for a same-dialect upstream (identity path) or translate it through the IR;
-then re-target the flow. responseheaders: stream SSE answers for real (translated when needed).
-response/error: translate non-streamed answers and upstream errors into the client's dialect."""
+request: classify the endpoint, check the client key, answer local endpoints, pick the route and
+an account, and either patch the body for a same-dialect upstream (identity path) or translate it
+through the IR; then re-target the flow. responseheaders: stream SSE answers for real (translated
+when needed). response/error: translate buffered answers and upstream errors into the client's
+dialect, and cool down accounts that were rate limited."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from dataclasses import field
+from pathlib import Path
 from typing import Any
 
 from mitmproxy import ctx
@@ -26,6 +28,11 @@ from addons.clientauth import presented_key
 from addons.endpoints import Endpoint
 from addons.endpoints import classify
 from addons.masking import mask_headers
+from addons.pool import Account
+from addons.pool import Pool
+from addons.pool import parse_retry_after
+from addons.providers import plugin
+from addons.providers.base import Runtime
 from addons.response_store import ResponseStore
 from addons.routing import Route
 from addons.routing import models_body
@@ -35,6 +42,9 @@ from addons.settings import ConfigError
 from addons.settings import load
 from addons.streaming import StreamAdapter
 from addons.upstream import retarget
+from addons.upstream import retarget_call
+from addons.upstream_side import DialectUpstream
+from addons.upstream_side import decode_whole_stream
 from translators import ir
 from translators.errors import BridgeError
 from translators.errors import TranslationError
@@ -56,13 +66,14 @@ class FlowState:
 
     endpoint: Endpoint
     route: Route
-    upstream_dialect: str
+    upstream: Any  # DialectUpstream or a provider codec
     identity: bool
     req: ir.ChatRequest | None
     ids: ir.Ids
     stream: bool
+    account: Account | None = None
+    transforms: list[Any] = field(default_factory=list)
     pipeline: StreamPipeline | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Gateway:
@@ -71,6 +82,8 @@ class Gateway:
         self.keys: list[bytes] = []
         self.flows: dict[str, FlowState] = {}
         self.store = ResponseStore(1000)
+        self.pools: dict[str, Pool] = {}
+        self.runtimes: dict[str, Runtime] = {}
 
     def load(self, loader: Any) -> None:
         loader.add_option("bridge_config", str, "", "Path to the bridge's YAML configuration file (see README).")
@@ -89,6 +102,16 @@ class Gateway:
         keys = [k.get_secret_value() for k in cfg.client_keys] or [load_or_create_key(cfg.key_file)]
         self.cfg, self.keys = cfg, [k.encode() for k in keys]
         self.store.capacity = cfg.responses_store_size
+        self.pools = {name: Pool([Account(name, i, f, f.pop("proxy", None) or p.proxy)
+                                  for i, f in enumerate(p.account_fields())]) for name, p in cfg.providers.items()}
+        state_dir = Path(cfg.key_file).parent
+        self.runtimes = {}
+        for name, p in cfg.providers.items():
+            found = plugin(p.type) if p.is_plugin else None
+            if p.is_plugin and found is None:
+                raise exceptions.OptionsError(f"provider {name!r}: type {p.type!r} is not available")
+            if found is not None:
+                self.runtimes[name] = found.runtime(name, p.base_url, dict(p.options), state_dir)
 
     def running(self) -> None:
         # Reverse mode would connect to its target before any hook could re-route (design note 3.3).
@@ -97,7 +120,7 @@ class Gateway:
 
     # ------------------------------------------------------------------ request side
 
-    def request(self, flow: http.HTTPFlow) -> None:
+    async def request(self, flow: http.HTTPFlow) -> None:
         if flow.response or flow.error or not flow.live or self.cfg is None:
             return
         req = flow.request
@@ -106,14 +129,14 @@ class Gateway:
             flow.response = answers.preflight(req)
             return
         try:
-            self._request(flow, ep, self.cfg)
+            await self._request(flow, ep, self.cfg)
         except TranslationError as e:
             self._answer_error(flow, ep.dialect, e.error)
         except Exception:
             logger.exception("bridge failed on flow %s", flow.id)
             self._answer_error(flow, ep.dialect, BridgeError.of("api_error", "The bridge failed on this request."))
 
-    def _request(self, flow: http.HTTPFlow, ep: Endpoint, cfg: BridgeConfig) -> None:
+    async def _request(self, flow: http.HTTPFlow, ep: Endpoint, cfg: BridgeConfig) -> None:
         if ep.name == "unknown":
             raise TranslationError(f"Unknown endpoint {flow.request.method} {flow.request.path}.", kind="not_found",
                                    code="unknown_url")
@@ -128,9 +151,9 @@ class Gateway:
         elif ep.name == "passthrough":
             self._passthrough(flow, ep, cfg)
         else:
-            self._bridge(flow, ep, cfg)
+            await self._bridge(flow, ep, cfg)
 
-    def _bridge(self, flow: http.HTTPFlow, ep: Endpoint, cfg: BridgeConfig) -> None:
+    async def _bridge(self, flow: http.HTTPFlow, ep: Endpoint, cfg: BridgeConfig) -> None:
         if len(flow.request.raw_content or b"") > cfg.max_body_bytes:
             raise TranslationError(f"Request body exceeds {cfg.max_body_bytes} bytes.", kind="request_too_large")
         raw = flow.request.get_content(strict=False) or b""
@@ -142,11 +165,14 @@ class Gateway:
         if route is None:
             raise TranslationError(f"The model `{model}` does not exist: no provider prefix matches and no "
                                    "default provider is configured.", kind="not_found", param="model")
-        natives = route.provider.native_dialects()
-        up_dialect = ep.dialect if ep.dialect in natives else natives[0]
         ids = ir.Ids(int(time.time()), secrets.token_hex(6))
         if ep.name == "count_tokens":
-            return self._count_tokens(flow, route, body, up_dialect, ids)
+            return self._count_tokens(flow, route, body, ids)
+        account = self._pick_account(route.provider_name)
+        if route.provider.is_plugin:
+            return await self._bridge_plugin(flow, ep, route, body, account, ids)
+        natives = route.provider.native_dialects()
+        up_dialect = ep.dialect if ep.dialect in natives else natives[0]
         identity = (up_dialect == ep.dialect and not body.get("functions") and not body.get("function_call")
                     and not any(mark in raw for mark in FOREIGN_REASONING))
         if isinstance(body.get("previous_response_id"), str):
@@ -157,9 +183,35 @@ class Gateway:
         else:
             req = self._expand(codec(ep.dialect).parse_request(body))
             up_body = codec(up_dialect).render_request(req, route.upstream_model)
-        stream = body.get("stream") is True
-        self.flows[flow.id] = FlowState(ep, route, up_dialect, identity, req, ids, stream)
-        retarget(flow, route.provider, up_dialect, up_body, ep.dialect)
+        self.flows[flow.id] = FlowState(ep, route, DialectUpstream(up_dialect), identity, req, ids,
+                                        body.get("stream") is True, account)
+        retarget(flow, route.provider, up_dialect, up_body, ep.dialect, account)
+
+    async def _bridge_plugin(self, flow: http.HTTPFlow, ep: Endpoint, route: Route, body: dict[str, Any],
+                             account: Account, ids: ir.Ids) -> None:
+        found = plugin(route.provider.type)
+        assert found is not None
+        req = self._expand(codec(ep.dialect).parse_request(body))
+        up_req, transforms = req, []
+        if not found.codec.native_tools:
+            from translators.transforms import prompt_tools
+
+            up_req = prompt_tools.apply_to_request(req)
+            if req.tools:
+                transforms.append(prompt_tools.PromptToolStream(req, ids))
+        context = await self.runtimes[route.provider_name].context(account, up_req)
+        call = found.codec.build(up_req, route.upstream_model, context, ids)
+        self.flows[flow.id] = FlowState(ep, route, found.codec, False, req, ids, req.stream, account, transforms)
+        retarget_call(flow, call, account.proxy)
+
+    def _pick_account(self, provider: str) -> Account:
+        pool = self.pools[provider]
+        account = pool.pick(time.monotonic())
+        if account is None:
+            wait = pool.soonest_recovery(time.monotonic())
+            raise TranslationError(f"Every account of provider '{provider}' is rate limited; retry in "
+                                   f"{wait:.0f}s.", kind="rate_limit", retry_after=str(max(1, round(wait))))
+        return account
 
     def _expand(self, req: ir.ChatRequest) -> ir.ChatRequest:
         """Responses' previous_response_id, served from the bridge's own store of answers."""
@@ -177,13 +229,13 @@ class Gateway:
                 and st.req.extra.get("store") is not False):
             self.store.put(response_id, st.req, resp)
 
-    def _count_tokens(self, flow: http.HTTPFlow, route: Route, body: dict[str, Any], up_dialect: str,
-                      ids: ir.Ids) -> None:
-        if up_dialect == "anthropic-messages":
-            st = FlowState(Endpoint("count_tokens", "anthropic-messages"), route, up_dialect, True, None, ids, False)
+    def _count_tokens(self, flow: http.HTTPFlow, route: Route, body: dict[str, Any], ids: ir.Ids) -> None:
+        if "anthropic-messages" in route.provider.native_dialects():
+            st = FlowState(Endpoint("count_tokens", "anthropic-messages"), route,
+                           DialectUpstream("anthropic-messages"), True, None, ids, False)
             self.flows[flow.id] = st
             retarget(flow, route.provider, "count_tokens", {**body, "model": route.upstream_model},
-                     "anthropic-messages")
+                     "anthropic-messages", self._pick_account(route.provider_name))
             return
         anthropic = codec("anthropic-messages")
         req = anthropic.parse_count_tokens(body)  # type: ignore[attr-defined]
@@ -194,13 +246,14 @@ class Gateway:
         """Other /v1 endpoints (embeddings, files...) go untouched to an OpenAI-type default provider."""
         name = cfg.default_provider
         provider = cfg.providers.get(name) if name else None
-        if provider is None or provider.type == "anthropic":
+        if name is None or provider is None or provider.type not in ("openai", "openai-compatible"):
             raise TranslationError(f"Unknown endpoint {flow.request.method} {flow.request.path}.", kind="not_found",
                                    code="unknown_url")
         path = flow.request.path[3:]  # strip /v1: the provider's base URL carries its own prefix
-        self.flows[flow.id] = FlowState(ep, Route(name, provider, ""), ep.dialect, True, None,  # type: ignore[arg-type]
-                                        ir.Ids(int(time.time())), False, extra={"passthrough": True})
-        retarget(flow, provider, path, None, ep.dialect)
+        account = self._pick_account(name)
+        self.flows[flow.id] = FlowState(ep, Route(name, provider, ""), DialectUpstream("openai-chat"), True, None,
+                                        ir.Ids(int(time.time())), False, account)
+        retarget(flow, provider, path, None, ep.dialect, account)
 
     def _answer_model(self, flow: http.HTTPFlow, cfg: BridgeConfig, model_id: str) -> None:
         for m in models_body(cfg, int(time.time()))["data"]:
@@ -224,14 +277,15 @@ class Gateway:
             return
         mask_headers(flow.request.headers)  # the request has left: keep no upstream secret in the flow
         answers.add_cors(flow.request, resp)
-        if resp.status_code != 200 or not resp.headers.get("content-type", "").startswith("text/event-stream"):
+        is_sse = resp.headers.get("content-type", "").startswith("text/event-stream")
+        if resp.status_code != 200 or not is_sse or not st.stream:
             return  # buffered: translated in response()
         if st.identity:
             resp.stream = True
             return
         assert st.req is not None
-        st.pipeline = StreamPipeline(codec(st.upstream_dialect).stream_decoder(st.req),
-                                     codec(st.endpoint.dialect).stream_encoder(st.req, st.ids))
+        st.pipeline = StreamPipeline(st.upstream.stream_decoder(st.req),
+                                     codec(st.endpoint.dialect).stream_encoder(st.req, st.ids), st.transforms)
         resp.headers.pop("content-length", None)
         resp.headers.pop("content-encoding", None)
         if flow.request.is_http11:
@@ -243,6 +297,8 @@ class Gateway:
         resp = flow.response
         if st is None or resp is None:
             return
+        if st.account is not None:
+            self._account_outcome(st, resp)
         if resp.stream:
             if st.pipeline is not None:
                 result = getattr(st.pipeline.encoder, "result", None)
@@ -260,11 +316,25 @@ class Gateway:
             self._answer_error(flow, st.endpoint.dialect,
                                BridgeError.of("api_error", "The bridge failed to translate the upstream answer."))
 
+    def _account_outcome(self, st: FlowState, resp: http.Response) -> None:
+        assert st.account is not None
+        pool = self.pools.get(st.route.provider_name)
+        if pool is None:
+            return
+        if resp.status_code == 429:
+            retry = parse_retry_after(resp.headers.get("retry-after"))
+            pool.cooldown(st.account, time.monotonic(), retry)
+            logger.warning("account %s rate limited; cooling down for %ss", st.account.label,
+                           retry if retry is not None else "default")
+        elif resp.status_code < 400:
+            pool.succeeded(st.account)
+
     def _upstream_error(self, flow: http.HTTPFlow, st: FlowState, resp: http.Response) -> None:
         is_json = resp.headers.get("content-type", "").startswith("application/json")
         if st.identity and is_json:
             return  # the client's own dialect already
-        err = codec(st.upstream_dialect).parse_error(resp.status_code, resp.get_content(strict=False) or b"")
+        body = resp.get_content(strict=False) or b""
+        err = st.upstream.parse_error(resp.status_code, resp.headers, body)
         retry = resp.headers.get("retry-after")
         if retry:
             err = BridgeError.of(err.kind, err.message, param=err.param, code=err.code, status=err.status,
@@ -273,13 +343,21 @@ class Gateway:
 
     def _translate_body(self, flow: http.HTTPFlow, st: FlowState, resp: http.Response) -> None:
         assert st.req is not None
-        body = load_object(resp.get_content(strict=False) or b"", "upstream answer")
-        parsed = codec(st.upstream_dialect).parse_response(body)
+        body = resp.get_content(strict=False) or b""
+        if resp.headers.get("content-type", "").startswith("text/event-stream"):
+            parsed = decode_whole_stream(st.upstream, st.req, body, st.transforms)
+        else:
+            parsed = st.upstream.parse_response(body)
+            if st.transforms:
+                from translators.transforms import prompt_tools
+
+                parsed = prompt_tools.parse_response(parsed, st.req, st.ids)
         client = codec(st.endpoint.dialect)
         if st.stream:  # asked to stream, the upstream answered whole: stream it anyway
             enc = client.stream_encoder(st.req, st.ids)
             chunks = [c for ev in response_events(parsed) for c in enc.feed(ev)] + enc.flush()
             flow.response = http.Response.make(200, b"".join(chunks), {"content-type": "text/event-stream"})
+            self._remember(st, getattr(enc, "result", None) and enc.result.id, parsed)  # type: ignore[attr-defined]
         else:
             rendered = client.render_response(parsed, st.req, st.ids)
             self._remember(st, rendered.get("id"), parsed)

@@ -19,8 +19,6 @@ from pydantic import field_validator
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-ProviderType = Literal["openai", "openai-compatible", "openai-responses", "anthropic"]
-
 # Which client dialects each provider type answers natively, first = the one used for the others.
 NATIVE_DIALECTS: dict[str, tuple[str, ...]] = {
     "openai": ("openai-chat", "openai-responses"),
@@ -41,7 +39,7 @@ class Strict(BaseModel):
 
 
 class Provider(Strict):
-    type: ProviderType = "openai-compatible"
+    type: str = "openai-compatible"
     base_url: str | None = Field(None, description="Upstream base URL including /v1")
     api_key: SecretStr | None = None
     models: list[str] = Field(default_factory=list, description="model ids advertised in /v1/models")
@@ -50,6 +48,41 @@ class Provider(Strict):
     headers: dict[str, str] = Field(default_factory=dict, description="extra headers sent upstream")
     organization: str | None = None
     project: str | None = None
+    accounts: list[dict[str, Any]] = Field(default_factory=list, description="several credentials, round-robin")
+    options: dict[str, Any] = Field(default_factory=dict, description="provider-specific settings")
+    proxy: str | None = Field(None, description="HTTP proxy for this provider's upstream connections")
+
+    @field_validator("type")
+    @classmethod
+    def _type(cls, v: str) -> str:
+        from addons.providers import PLUGIN_MODULES
+
+        known = [*NATIVE_DIALECTS, *PLUGIN_MODULES]
+        if v not in known:
+            raise ValueError(f"unknown provider type {v!r}; known: {', '.join(known)}")
+        return v
+
+    @field_validator("accounts")
+    @classmethod
+    def _accounts(cls, v: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for i, acc in enumerate(v):
+            proxy = acc.get("proxy")
+            if proxy is not None and not str(proxy).startswith(("http://", "https://")):
+                raise ValueError(f"accounts[{i}].proxy must be an http:// or https:// URL")
+        return v
+
+    @property
+    def is_plugin(self) -> bool:
+        return self.type not in NATIVE_DIALECTS
+
+    def account_fields(self) -> list[dict[str, Any]]:
+        """The accounts to pool; a provider configured with a single key is one account."""
+        if self.accounts:
+            return [dict(a) for a in self.accounts]
+        single = dict(self.options)
+        if self.api_key is not None:
+            single["api_key"] = self.api_key.get_secret_value()
+        return [single]
 
     @field_validator("base_url")
     @classmethod
@@ -60,12 +93,17 @@ class Provider(Strict):
 
     def url(self) -> str:
         url = self.base_url or DEFAULT_BASE_URL.get(self.type)
+        if url is None and self.is_plugin:
+            from addons.providers import plugin
+
+            found = plugin(self.type)
+            url = getattr(found.module, "DEFAULT_BASE_URL", None) if found else None
         if url is None:
             raise ValueError("base_url is required for this provider type")
         return url
 
     def native_dialects(self) -> tuple[str, ...]:
-        return tuple(self.dialects) if self.dialects else NATIVE_DIALECTS[self.type]
+        return tuple(self.dialects) if self.dialects else NATIVE_DIALECTS.get(self.type, ())
 
 
 class BridgeConfig(Strict):
@@ -84,7 +122,8 @@ class BridgeConfig(Strict):
         for name, p in v.items():
             if "/" in name or not name:
                 raise ValueError(f"provider name {name!r} may not be empty or contain '/'")
-            p.url()  # base_url required for types without a default
+            if not p.is_plugin:
+                p.url()  # base_url required for types without a default
         return v
 
     def model_post_init(self, _: Any) -> None:
@@ -168,17 +207,24 @@ def apply_env(raw: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
       deployments need no file at all.
     - `BRIDGE_<FIELD>` and `BRIDGE_<FIELD>__<KEY>__<SUBKEY>` set any value (lists comma-separated).
     """
+    from addons.providers import PLUGIN_MODULES
+    from addons.providers import plugin
+
     data = _plain(raw)
     providers = data.setdefault("providers", {})
-    for name, ptype in (("openai", "openai"), ("anthropic", "anthropic")):
-        if f"{name.upper()}_API_KEY" in env and name not in providers:
-            providers[name] = {"type": ptype}
+    for ptype in ("openai", "anthropic", *PLUGIN_MODULES):
+        if env.get(f"{ptype.upper()}_API_KEY") and ptype not in providers:
+            providers[ptype] = {"type": ptype}
     for name, p in providers.items():
         if isinstance(p, dict):
             var = name.upper().replace("-", "_")
             for suffix, field in (("_API_KEY", "api_key"), ("_BASE_URL", "base_url")):
                 if env.get(var + suffix):
                     p[field] = env[var + suffix]
+            found = plugin(p.get("type", "")) if p.get("type") in PLUGIN_MODULES else None
+            for field in (found.runtime.env_fields if found else ()):
+                if field != "api_key" and env.get(f"{var}_{field.upper()}"):
+                    p.setdefault("options", {})[field] = env[f"{var}_{field.upper()}"]
     for key, value in sorted(env.items()):
         if key.startswith(ENV_PREFIX) and key[len(ENV_PREFIX):] and key not in ("BRIDGE_PYTHON", "BRIDGE_VENV"):
             _set_path(data, [p.lower() for p in key[len(ENV_PREFIX):].split("__")], value)

@@ -53,6 +53,8 @@ class TranslationError(Exception):
     """Bad or unsupported input, found while translating. Carries the error to show the client."""
 
     def __init__(self, message: str, *, param: str | None = None, kind: str = "invalid_request",
-                 code: str | None = None) -> None:
+                 code: str | None = None, status: int | None = None, retry_after: str | None = None) -> None:
         super().__init__(message)
-        self.error = BridgeError.of(kind, message, param=param, code=code)
+        if kind not in KIND_STATUS:
+            kind = kind_for_status(status or 500)
+        self.error = BridgeError.of(kind, message, param=param, code=code, status=status, retry_after=retry_after)

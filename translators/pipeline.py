@@ -5,6 +5,9 @@ an HTTP/1.1 chunked body); [] means "nothing to send yet"."""
 
 from __future__ import annotations
 
+from typing import Protocol
+from typing import Sequence
+
 from translators import ir
 from translators.codec import StreamDecoder
 from translators.codec import StreamEncoder
@@ -13,10 +16,20 @@ from translators.sse import SSEError
 from translators.sse import SSEParser
 
 
+class StreamTransform(Protocol):
+    """IR events -> IR events (e.g. tool calls parsed out of prompt-tool text)."""
+
+    def feed(self, event: ir.StreamEvent) -> list[ir.StreamEvent]: ...
+
+    def flush(self) -> list[ir.StreamEvent]: ...
+
+
 class StreamPipeline:
-    def __init__(self, decoder: StreamDecoder, encoder: StreamEncoder) -> None:
+    def __init__(self, decoder: StreamDecoder, encoder: StreamEncoder,
+                 transforms: Sequence[StreamTransform] = ()) -> None:
         self.parser = SSEParser()
         self.decoder, self.encoder = decoder, encoder
+        self.transforms = tuple(transforms)
         self.usage = ir.Usage()
         self.ended = False
 
@@ -39,6 +52,9 @@ class StreamPipeline:
                 out += self._encode(ev)
         for ev in self.decoder.flush():
             out += self._encode(ev)
+        for i, t in enumerate(self.transforms):
+            for ev in t.flush():
+                out += self._encode(ev, start=i + 1)
         out += self.encoder.flush()
         self.ended = True
         return out
@@ -48,7 +64,13 @@ class StreamPipeline:
         self.ended = True
         return out
 
-    def _encode(self, ev: ir.StreamEvent) -> list[bytes]:
-        if isinstance(ev, (ir.MessageDelta, ir.MessageStart)) and ev.usage is not None:
-            self.usage = self.usage.merged(ev.usage)
-        return self.encoder.feed(ev)
+    def _encode(self, ev: ir.StreamEvent, start: int = 0) -> list[bytes]:
+        events = [ev]
+        for t in self.transforms[start:]:
+            events = [out for e in events for out in t.feed(e)]
+        chunks: list[bytes] = []
+        for e in events:
+            if isinstance(e, (ir.MessageDelta, ir.MessageStart)) and e.usage is not None:
+                self.usage = self.usage.merged(e.usage)
+            chunks += self.encoder.feed(e)
+        return chunks

@@ -37,6 +37,7 @@ def bridge_config(ports: Any) -> dict[str, Any]:
                           "models": ["claude-sonnet-4-5"]},
             "responses": {"type": "openai-responses", "base_url": url("openai-responses"),
                           "api_key": UPSTREAM_KEY, "models": ["gpt-5-codex"]},
+            "flaky": {"type": "openai-compatible", "base_url": url("openai-chat"), "api_key": UPSTREAM_KEY},
             "dead": {"type": "openai-compatible", "base_url": f"http://127.0.0.1:{free_port()}/v1",
                      "api_key": UPSTREAM_KEY},
         },

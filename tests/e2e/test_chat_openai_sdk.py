@@ -146,9 +146,14 @@ def test_unreachable_upstream_stream_is_openai_502(bridge: Any) -> None:
 def test_upstream_429_keeps_retry_after(bridge: Any) -> None:
     r = httpx.post(bridge.url + "/v1/chat/completions",
                    headers={"authorization": f"Bearer {CLIENT_KEY}", "x-emulator-fault": "429"},
-                   json={"model": "gpt-4.1", "messages": [{"role": "user", "content": "hi"}]})
+                   json={"model": "flaky/gpt-4.1", "messages": [{"role": "user", "content": "hi"}]})
     assert r.status_code == 429 and r.headers["retry-after"] == "1"
     assert r.json()["error"]["message"]
+    # the provider's only account now cools down for the upstream's Retry-After: told, not forwarded
+    again = httpx.post(bridge.url + "/v1/chat/completions", headers={"authorization": f"Bearer {CLIENT_KEY}"},
+                       json={"model": "flaky/gpt-4.1", "messages": [{"role": "user", "content": "hi"}]})
+    assert again.status_code == 429 and int(again.headers["retry-after"]) >= 1
+    assert "rate limited" in again.json()["error"]["message"]
 
 
 def test_upstream_key_is_rewritten_and_masked(openai_client: Any, upstreams: Any) -> None:

@@ -1,0 +1,35 @@
+"""The I/O half of a provider: what a request needs from the outside world, per account.
+
+The default runtime passes the account's configured fields through. Providers with OAuth tokens,
+project discovery or a chat to create first override `context` (and `refresh` for a 401)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from addons.pool import Account
+from translators import ir
+
+
+class Runtime:
+    # account fields that `<PROVIDER>_<FIELD>` environment variables may set (first account)
+    env_fields: tuple[str, ...] = ("api_key",)
+
+    def __init__(self, name: str, base_url: str | None, options: dict[str, Any], state_dir: Path) -> None:
+        self.name, self.base_url, self.options, self.state_dir = name, base_url, options, state_dir
+
+    async def context(self, account: Account, req: ir.ChatRequest) -> dict[str, Any]:
+        """Everything the codec's build() needs for this request: account fields plus runtime values."""
+        ctx = dict(self.options)
+        ctx.update(account.fields)
+        if self.base_url:
+            ctx["base_url"] = self.base_url
+        return ctx
+
+    async def refresh(self, account: Account) -> bool:
+        """After a 401: renew the account's credential. True when a retry makes sense."""
+        return False
+
+    async def close(self) -> None:
+        pass
