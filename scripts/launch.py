@@ -55,9 +55,17 @@ def main(argv: list[str]) -> int:
             emulator.wait(5)
 
 
+def plugin_demos() -> list[str]:
+    """Provider types that have both a bridge plug-in and an emulated upstream."""
+    from addons.providers import available
+    from scripts.emulators.server import PROTOCOLS
+
+    return [t for t in available() if t in PROTOCOLS]
+
+
 def start_emulators() -> tuple[subprocess.Popen[str], dict[str, int]]:
     cmd = [sys.executable, "-m", "scripts.emulators", "--key", DEMO_UPSTREAM_KEY]
-    for name in EMULATED:
+    for name in (*EMULATED, *plugin_demos()):
         cmd += ["--serve", f"{name}=0"]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     line = proc.stdout.readline() if proc.stdout else ""
@@ -83,6 +91,12 @@ def write_demo_config(ports: dict[str, int]) -> str:
     }
     state = ROOT / "state" / "demo"
     state.mkdir(parents=True, exist_ok=True)
+    from addons.providers import plugin
+
+    for ptype in plugin_demos():  # each plug-in says how its demo account looks (token files...)
+        found = plugin(ptype)
+        providers[ptype] = found.module.demo_provider(f"http://127.0.0.1:{ports[ptype]}", state,  # type: ignore
+                                                      DEMO_UPSTREAM_KEY)
     cfg = {"client_keys": [DEMO_KEY], "default_provider": "openai", "providers": providers,
            "aliases": {"fast": "local/llama-3.3-70b", "claude": "anthropic/claude-sonnet-4-5"},
            "key_file": str(state / "client_key")}

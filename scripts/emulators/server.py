@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import threading
 from typing import AsyncIterator, Iterator, Mapping
 
@@ -22,6 +23,18 @@ PROTOCOLS: dict[str, type[WireProtocol]] = {
     "openai-responses": OpenAIResponses,
     "bench": Bench,
 }
+# Providers with a wire format of their own: name -> (module, class), each in a module of its own.
+PROVIDER_PROTOCOLS = {
+    "codegpt": (".codegpt", "CodeGPT"),
+    "codegeex": (".codegeex", "CodeGeeX"),
+    "qwen": (".qwen", "Qwen"),
+    "gemini": (".gemini_code_assist", "GeminiCodeAssist"),
+}
+for _name, (_module, _cls) in PROVIDER_PROTOCOLS.items():
+    try:
+        PROTOCOLS[_name] = getattr(importlib.import_module(_module, __package__), _cls)
+    except ModuleNotFoundError:
+        pass
 
 
 class Ports(dict):  # dict[str, int]: protocol name -> listening port
