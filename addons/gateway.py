@@ -19,6 +19,7 @@ from typing import Any
 from mitmproxy import ctx
 from mitmproxy import exceptions
 from mitmproxy import http
+from mitmproxy.utils import asyncio_utils
 
 from addons import answers
 from addons import error_page
@@ -117,6 +118,21 @@ class Gateway:
         # Reverse mode would connect to its target before any hook could re-route (design note 3.3).
         if ctx.options.connection_strategy != "lazy":
             ctx.options.update(connection_strategy="lazy")
+        for name, runtime in self.runtimes.items():
+            asyncio_utils.create_task(self._discover(name, runtime), name=f"bridge-models-{name}", keep_ref=True)
+
+    async def _discover(self, name: str, runtime: Runtime) -> None:
+        try:
+            runtime.models = await runtime.discover_models(self.pools[name].accounts)
+        except Exception as e:  # a listing is a convenience: never fatal
+            logger.warning("provider %s: could not list models: %s", name, e)
+
+    def discovered_models(self) -> dict[str, list[str]]:
+        out = {}
+        for name, runtime in self.runtimes.items():
+            found = plugin(self.cfg.providers[name].type) if self.cfg else None
+            out[name] = runtime.models or (found.codec.models(runtime.options) if found else [])
+        return out
 
     # ------------------------------------------------------------------ request side
 
@@ -145,7 +161,8 @@ class Gateway:
                                    "<key>' or 'x-api-key: <key>'.", kind="authentication")
         mask_headers(flow.request.headers)
         if ep.name == "models":
-            self._answer(flow, answers.json_response(200, models_body(cfg, int(time.time()))))
+            self._answer(flow, answers.json_response(200, models_body(cfg, int(time.time()),
+                                                                      self.discovered_models())))
         elif ep.name == "model":
             self._answer_model(flow, cfg, flow.request.path.split("/models/", 1)[1].split("?")[0])
         elif ep.name == "passthrough":
@@ -256,7 +273,7 @@ class Gateway:
         retarget(flow, provider, path, None, ep.dialect, account)
 
     def _answer_model(self, flow: http.HTTPFlow, cfg: BridgeConfig, model_id: str) -> None:
-        for m in models_body(cfg, int(time.time()))["data"]:
+        for m in models_body(cfg, int(time.time()), self.discovered_models())["data"]:
             if m["id"] == model_id:
                 return self._answer(flow, answers.json_response(200, m))
         raise TranslationError(f"The model `{model_id}` does not exist.", kind="not_found", param="model")

@@ -30,16 +30,18 @@ def resolve(cfg: BridgeConfig, model: str) -> Route | None:
     return Route(name, provider, provider.model_map.get(upstream, upstream))
 
 
-def model_ids(cfg: BridgeConfig) -> list[str]:
-    ids = [f"{name}/{m}" for name, p in cfg.providers.items() for m in p.models]
+def model_ids(cfg: BridgeConfig, discovered: dict[str, list[str]] | None = None) -> list[str]:
+    """Configured models per provider, else what the provider offers (discovered or built in)."""
+    discovered = discovered or {}
+    ids = [f"{name}/{m}" for name, p in cfg.providers.items() for m in (p.models or discovered.get(name, ()))]
     ids += [f"{name}/{m}" for name, p in cfg.providers.items() for m in p.model_map if m not in p.models]
     ids += list(cfg.aliases)
     return list(dict.fromkeys(ids))
 
 
-def models_body(cfg: BridgeConfig, created: int) -> dict[str, Any]:
+def models_body(cfg: BridgeConfig, created: int, discovered: dict[str, list[str]] | None = None) -> dict[str, Any]:
     """One list both SDKs accept: OpenAI's fields plus Anthropic's (type, display_name, created_at)."""
-    ids = model_ids(cfg)
+    ids = model_ids(cfg, discovered)
     data = [{"id": i, "object": "model", "created": created, "owned_by": i.split("/")[0] if "/" in i else "bridge",
              "type": "model", "display_name": i, "created_at": "2025-01-01T00:00:00Z"} for i in ids]
     return {"object": "list", "data": data, "has_more": False,

@@ -18,6 +18,11 @@ class Runtime:
 
     def __init__(self, name: str, base_url: str | None, options: dict[str, Any], state_dir: Path) -> None:
         self.name, self.base_url, self.options, self.state_dir = name, base_url, options, state_dir
+        self.models: list[str] = []  # filled by discover_models(), listed in /v1/models
+
+    async def discover_models(self, accounts: list[Account]) -> list[str]:
+        """Model ids the upstream offers (e.g. CodeGPT's agents), fetched once at start. [] = unknown."""
+        return []
 
     async def context(self, account: Account, req: ir.ChatRequest) -> dict[str, Any]:
         """Everything the codec's build() needs for this request: account fields plus runtime values."""

@@ -52,6 +52,14 @@ def bridge(upstreams: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     proc.stop()
 
 
+@pytest.fixture(scope="session")
+def demo_bridge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BridgeProcess]:
+    """`scripts/bridge --demo`: every provider prefix routed to its emulated upstream, key sk-demo."""
+    proc = BridgeProcess(None, tmp_path_factory.mktemp("demo"), demo=True)
+    yield proc
+    proc.stop()
+
+
 @pytest.fixture()
 def openai_client(bridge: BridgeProcess) -> Any:
     import openai

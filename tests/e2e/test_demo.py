@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
-from typing import Iterator
 
 import anthropic
 import openai
@@ -13,11 +11,9 @@ import pytest
 from tests.harness import BridgeProcess
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BridgeProcess]:
-    proc = BridgeProcess(None, Path(tmp_path_factory.mktemp("demo")), demo=True)
-    yield proc
-    proc.stop()
+@pytest.fixture()
+def demo(demo_bridge: BridgeProcess) -> BridgeProcess:
+    return demo_bridge
 
 
 def test_demo_serves_every_dialect(demo: Any) -> None:

@@ -1,0 +1,140 @@
+"""Finds tool-call markup in a model's text as it streams: the one parser behind both the stream
+transform and the non-stream parse (prompt_tools.py).
+
+Text in (any split), pieces out: `str` to show as text, or a tuple of ParsedCall for one complete,
+valid block. The output does not depend on how the text was split (chatgpt-web.md 10.3 Streaming)."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+from typing import Mapping
+
+from translators import ir
+from translators.transforms.prompt_markup import TRIGGER
+from translators.transforms.prompt_markup import ParsedCall
+from translators.transforms.prompt_markup import parse_block
+
+Piece = str | tuple[ParsedCall, ...]
+
+_LANG = r"[\w.+-]*"
+_TRIGGER_PREFIX = "|".join(re.escape(TRIGGER[:k]) for k in range(len(TRIGGER) - 1, 0, -1))
+# The longest suffix that could still grow into [whitespace][```lang line][whitespace]TRIGGER: held
+# back, so that a fence around the markup and the whitespace before it never reach the client.
+_HOLD = re.compile(rf"\s*(?:`{{1,2}}|```{_LANG}[ \t]*(?:\r|\r?\n\s*(?:{_TRIGGER_PREFIX})?)?|(?:{_TRIGGER_PREFIX}))?\Z")
+# What is dropped in front of a complete trigger (every prefix of it matches _HOLD, so none of it
+# was shown yet, whatever the split).
+_LEAD = re.compile(rf"\s*(?:```{_LANG}[ \t]*\r?\n\s*)?\Z")
+# The end of a block, or the start of a CDATA section (inside which tags do not count). The closing
+# tag is bounded so that rescanning the last _OVERLAP characters finds one cut by a delta boundary.
+_MARK = re.compile(r"<!\[CDATA\[|</function_calls\s{0,20}>")
+_OVERLAP = 40
+
+
+class CallScanner:
+    def __init__(self, tools: Mapping[str, ir.Tool], single: bool = False) -> None:
+        self.tools, self.single = tools, single
+        self.state: Literal["text", "block", "done"] = "text"
+        self.buf = ""  # text: the held-back suffix; block: everything after the trigger
+        self.lead = ""  # block: the text from the held whitespace/fence to the trigger, shown if the block fails
+        self.opened = False  # block: a tag follows the trigger (it was not a mere mention)
+        self.pos, self.in_cdata = 0, False  # block: how far the closing tag was searched
+
+    def feed(self, text: str) -> list[Piece]:
+        self.buf += text
+        return self._run(final=False)
+
+    def finish(self) -> list[Piece]:
+        """The text ended: show what was held, parse an unterminated block (or show it raw)."""
+        out = self._run(final=True)
+        self.state, self.buf = "text", ""
+        return out
+
+    def _run(self, final: bool) -> list[Piece]:
+        out: list[Piece] = []
+        progressed = True
+        while progressed:
+            if self.state == "done":  # nothing after a block of calls is kept (chatgpt-web.md 10.3)
+                self.buf = ""
+                break
+            progressed = self._text(out, final) if self.state == "text" else self._block(out, final)
+        return out
+
+    def _text(self, out: list[Piece], final: bool) -> bool:
+        i = self.buf.find(TRIGGER)
+        if i < 0:
+            cut = len(self.buf) if final else _HOLD.search(self.buf).start()  # type: ignore[union-attr]
+            _show(out, self.buf[:cut])
+            self.buf = self.buf[cut:]
+            return False
+        cut = _LEAD.search(self.buf, 0, i).start()  # type: ignore[union-attr]
+        _show(out, self.buf[:cut])
+        self.lead, self.buf = self.buf[cut:i + len(TRIGGER)], self.buf[i + len(TRIGGER):]
+        self.state, self.opened, self.pos, self.in_cdata = "block", False, 0, False
+        return True
+
+    def _block(self, out: list[Piece], final: bool) -> bool:
+        if not self.opened:
+            opened = _opens_block(self.buf)
+            if opened is None and not final:
+                return False
+            if opened is False:  # the trigger was only mentioned: it is text, scan on after it
+                return self._fail(out, 0)
+            self.opened = True
+        end = self._find_end()
+        if end is None and not final:
+            return False
+        body = self.buf[:end[0]] if end else self.buf
+        calls = parse_block(body, self.tools)
+        if calls is None:
+            return self._fail(out, end[1] if end else len(self.buf))
+        out.append(tuple(calls[:1] if self.single else calls))  # parallel_tool_calls=false: the first only
+        self.state = "done"
+        return True
+
+    def _fail(self, out: list[Piece], upto: int) -> bool:
+        """Not a valid block: its raw text is shown (nothing is lost) and scanning goes on after it."""
+        _show(out, self.lead + self.buf[:upto])
+        self.buf, self.state = self.buf[upto:], "text"
+        return True
+
+    def _find_end(self) -> tuple[int, int] | None:
+        """The span of `</function_calls>` outside CDATA; searched incrementally (long arguments
+        arrive in many small deltas)."""
+        while True:
+            if self.in_cdata:
+                j = self.buf.find("]]>", self.pos)
+                if j < 0:
+                    self.pos = max(self.pos, len(self.buf) - 2)
+                    return None
+                self.pos, self.in_cdata = j + 3, False
+            m = _MARK.search(self.buf, self.pos)
+            if m is None:
+                self.pos = max(self.pos, len(self.buf) - _OVERLAP)
+                return None
+            if not m.group().startswith("<!"):
+                return m.start(), m.end()
+            self.pos, self.in_cdata = m.end(), True
+
+
+def _opens_block(text: str) -> bool | None:
+    """Whether the text after a trigger starts with a tag (optionally inside a code fence); None
+    while it cannot tell yet."""
+    s = text.lstrip()
+    if s.startswith("`") or (s and "```".startswith(s)):
+        if not s.startswith("```"):
+            return None if "```".startswith(s) else False
+        newline = s.find("\n")
+        if newline < 0:
+            return None
+        s = s[newline + 1:].lstrip()
+    return None if not s else s[0] == "<"
+
+
+def _show(out: list[Piece], text: str) -> None:
+    if not text:
+        return
+    if out and isinstance(out[-1], str):
+        out[-1] += text
+    else:
+        out.append(text)
