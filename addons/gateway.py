@@ -19,6 +19,7 @@ from typing import Any
 from mitmproxy import ctx
 from mitmproxy import exceptions
 from mitmproxy import http
+from mitmproxy.proxy.mode_specs import ReverseMode
 from mitmproxy.utils import asyncio_utils
 
 from addons import answers
@@ -140,6 +141,8 @@ class Gateway:
         if flow.response or flow.error or not flow.live or self.cfg is None:
             return
         req = flow.request
+        if not self._ours(flow, self.cfg):
+            return
         ep = classify(req.method, req.path, "anthropic-version" in req.headers)
         if req.method == "OPTIONS" and self.cfg.cors:
             flow.response = answers.preflight(req)
@@ -151,6 +154,14 @@ class Gateway:
         except Exception:
             logger.exception("bridge failed on flow %s", flow.id)
             self._answer_error(flow, ep.dialect, BridgeError.of("api_error", "The bridge failed on this request."))
+
+    @staticmethod
+    def _ours(flow: http.HTTPFlow, cfg: BridgeConfig) -> bool:
+        """In reverse mode every request is for the bridge; when intercepting (regular, transparent,
+        local...), only calls to the configured API hosts are: all other traffic passes untouched."""
+        if isinstance(flow.client_conn.proxy_mode, ReverseMode):
+            return True
+        return flow.request.pretty_host in cfg.intercept_hosts
 
     async def _request(self, flow: http.HTTPFlow, ep: Endpoint, cfg: BridgeConfig) -> None:
         if ep.name == "unknown":

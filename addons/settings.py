@@ -115,6 +115,9 @@ class BridgeConfig(Strict):
     max_body_bytes: int = Field(32 * 1024 * 1024, gt=0)
     responses_store_size: int = Field(1000, ge=0, description="answers kept for previous_response_id")
     cors: bool = True
+    intercept_hosts: list[str] = Field(
+        default_factory=lambda: ["api.openai.com", "api.anthropic.com"],
+        description="in regular/transparent/local modes, the hosts whose API calls the bridge takes over")
 
     @field_validator("providers")
     @classmethod

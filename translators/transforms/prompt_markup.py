@@ -41,7 +41,7 @@ def cdata(text: str) -> str:
 def render_calls(calls: Sequence[tuple[str, Mapping[str, Any] | str]]) -> str:
     """The markup for `calls`: (name, arguments object) for function tools, (name, raw text) for
     freeform (custom) tools. Starts with the trigger line, ends with `</function_calls>`."""
-    return _render([(name, "input", args) if isinstance(args, str) else (name, "args_json", _dumps(args))
+    return _render([(name, "input", args) if isinstance(args, str) else (name, "args_json", to_json(args))
                     for name, args in calls])
 
 
@@ -53,7 +53,7 @@ def render_tool_uses(uses: Sequence[ir.ToolUse]) -> str:
             out.append((use.name, "input", use.arguments))
         else:
             value = loads_lenient(use.arguments)
-            text = _dumps(value) if isinstance(value, dict) else (use.arguments.strip() or "{}")
+            text = to_json(value) if isinstance(value, dict) else (use.arguments.strip() or "{}")
             out.append((use.name, "args_json", text))
     return _render(out)
 
@@ -64,7 +64,7 @@ def _render(entries: Sequence[tuple[str, str, str]]) -> str:
     return f"{TRIGGER}\n{BLOCK_OPEN}\n{calls}{BLOCK_CLOSE}"
 
 
-def _dumps(value: Any) -> str:
+def to_json(value: Any) -> str:
     return orjson.dumps(plain(value)).decode()
 
 
@@ -204,7 +204,7 @@ def _object_json(raw: Any) -> str | None:
     if not isinstance(value, dict):
         return None
     try:
-        return _dumps(value)
+        return to_json(value)
     except TypeError:  # literal_eval gave something JSON cannot hold (a set, bytes...)
         return None
 
@@ -219,7 +219,7 @@ def _custom_input(raw: Any) -> str | None:
         return ""
     if isinstance(value, dict) and len(value) == 1 and isinstance(next(iter(value.values())), str):
         return str(next(iter(value.values())))  # {"input": "..."}: the wrapper conversions.md 3.8 uses
-    return raw.strip() if isinstance(raw, str) else _dumps(value)
+    return raw.strip() if isinstance(raw, str) else to_json(value)
 
 
 def loads_lenient(text: str) -> Any:

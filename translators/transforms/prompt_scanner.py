@@ -121,13 +121,13 @@ def _opens_block(text: str) -> bool | None:
     """Whether the text after a trigger starts with a tag (optionally inside a code fence); None
     while it cannot tell yet."""
     s = text.lstrip()
-    if s.startswith("`") or (s and "```".startswith(s)):
-        if not s.startswith("```"):
-            return None if "```".startswith(s) else False
+    if s.startswith("```"):
         newline = s.find("\n")
         if newline < 0:
             return None
         s = s[newline + 1:].lstrip()
+    elif "```".startswith(s):  # nothing yet, or the start of a fence
+        return None
     return None if not s else s[0] == "<"
 
 
