@@ -14,7 +14,7 @@ Measurements:
   a. non-streamed req/s, 32 concurrent keep-alive connections, fixed duration after a warm-up
   b. proxy CPU time per request during (a) (utime+stime of the proxy from /proc/<pid>/stat)
   c. streamed SSE events ("chunks") per second, 64 concurrent streams of 200 tokens each
-     (3 streams one after the other on each of the 64 connections, so that a round lasts)
+     (2 streams one after the other on each of the 64 connections, so that a round lasts)
   d. time to first body byte of a streamed answer, sequential requests on one keep-alive connection
   e. peak RSS (VmHWM, reset first through /proc/<pid>/clear_refs) with 500 slow streams open at once
      (fresh process; the emulator paces the events through its per-request delay header)
@@ -36,6 +36,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import socket
 import statistics
 import subprocess
@@ -64,11 +65,11 @@ except Exception:  # noqa: BLE001 - the emulator package may be mid-change; this
 class Sizes:
     rounds: int = 3
     warmup: float = 1.0
-    duration: float = 5.0
+    duration: float = 4.0
     conns: int = 32
     streams: int = 64
     stream_tokens: int = 200
-    stream_waves: int = 3  # streams per connection, one after the other, in one (c) measurement
+    stream_waves: int = 2  # streams per connection, one after the other, in one (c) measurement
     ttfc_requests: int = 200
     slow_streams: int = 500
     slow_delay_ms: int = 300
@@ -77,8 +78,9 @@ class Sizes:
     mem_total: int = 20_000
 
 
-QUICK = Sizes(rounds=1, warmup=0.5, duration=2.0, streams=16, stream_tokens=50, stream_waves=1, ttfc_requests=50,
-              slow_streams=100, slow_delay_ms=200, slow_tokens=8, mem_first=300, mem_total=3_000)
+QUICK = Sizes(rounds=1, warmup=0.5, duration=2.0, streams=16, stream_tokens=50, stream_waves=1,
+              ttfc_requests=50, slow_streams=100, slow_delay_ms=200, slow_tokens=8, mem_first=300,
+              mem_total=3_000)
 
 
 # ---------------------------------------------------------------------------------------------- client
@@ -473,7 +475,8 @@ async def wait_ready(proc: Proc, timeout: float = 30.0) -> None:
             c.transport.close()  # type: ignore[union-attr]
             if r.status == 200:
                 return
-            raise RuntimeError(f"{proc.name} answered {r.status} at start-up:\n{proc.log.read_text()[-2000:]}")
+            log = proc.log.read_text()[-2000:]
+            raise RuntimeError(f"{proc.name} answered {r.status} at start-up:\n{log}")
         except (OSError, asyncio.TimeoutError):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{proc.name} not ready after {timeout}s:\n{proc.log.read_text()[-2000:]}")
@@ -487,7 +490,8 @@ def start_upstream(tmp: Path) -> tuple[subprocess.Popen[str], int]:
     line = p.stdout.readline() if p.stdout else ""
     if not line:
         p.wait(5)
-        raise SystemExit("error: the bench emulator did not start: " + (tmp / "upstream.log").read_text()[-2000:])
+        log = (tmp / "upstream.log").read_text()[-2000:]
+        raise SystemExit(f"error: the bench emulator did not start: {log}")
     return p, int(json.loads(line)["bench"])
 
 
@@ -523,12 +527,12 @@ def proxies(upstream: int, tmp: Path, variants: list[str]) -> list[Proc]:
 
 LOWER, HIGHER = "lower", "higher"
 ROWS = [  # key, label, fmt, better, target kind, target value
-    ("rps", "a. non-stream req/s (32 conns)", "{:.0f}", HIGHER, "ratio>=", 0.8),
+    ("rps", "a. non-stream req/s", "{:.0f}", HIGHER, "ratio>=", 0.8),
     ("cpu_us_per_req", "b. proxy CPU us/request", "{:.0f}", LOWER, None, None),
     ("proxy_cpu_pct", "   proxy CPU % of a core in (a)", "{:.0f}", None, None, None),
     ("client_cpu_pct", "   load-client CPU % in (a)", "{:.0f}", None, None, None),
     ("upstream_cpu_pct", "   upstream CPU % in (a)", "{:.0f}", None, None, None),
-    ("chunks_per_s", "c. stream chunks/s (64 streams)", "{:.0f}", HIGHER, "ratio>=", 0.7),
+    ("chunks_per_s", "c. stream chunks/s", "{:.0f}", HIGHER, "ratio>=", 0.7),
     ("ttfc_median_ms", "d. TTFC median (ms)", "{:.2f}", LOWER, "plus<=", 2.0),
     ("ttfc_p90_ms", "   TTFC p90 (ms)", "{:.2f}", LOWER, None, None),
     ("idle_rss_mb", "e. RSS before slow streams (MB)", "{:.1f}", None, None, None),
@@ -578,7 +582,8 @@ def render(summary: dict[str, dict[str, float]], variants: list[str]) -> str:
         if "plain" in variants:
             for v in others:
                 p, x = vals["plain"], vals[v]
-                row.append(f"{x / p:.2f}x" if p not in (None, 0) and x is not None and key != "errors" else "")
+                ratio = p not in (None, 0) and x is not None and key != "errors"
+                row.append(f"{x / p:.2f}x" if ratio else "")
         row.append(target_text(kind, target))
         for v in others:
             row.append(verdict(kind, target, vals[v], vals.get("plain")))
@@ -590,6 +595,18 @@ def render(summary: dict[str, dict[str, float]], variants: list[str]) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- main
+
+async def one_round(p: Proc, upstream_pid: int, sz: Sizes) -> dict[str, Any]:
+    """(a)+(b), (c), (d) on one running variant."""
+    rec: dict[str, Any] = {}
+    rec.update(await load_duration(p.port, p.pid, upstream_pid, sz))
+    errors = rec.pop("errors")
+    for part in (await load_streams(p.port, sz), await load_ttfc(p.port, sz)):
+        errors += part.pop("errors")
+        rec.update(part)
+    rec["errors"] = errors
+    return rec
+
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     sz = QUICK if args.quick else Sizes()
@@ -608,42 +625,35 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     print(f"bench: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}, upstream :{up_port}, "
           f"variants {', '.join(variants)}{' (quick)' if args.quick else ''}", flush=True)
     try:
-        # (f) and (e), one variant at a time, each on a fresh process
+        # (e) and (f), one variant at a time, each on a fresh process; the process of (f) stays up
+        # for the rounds of (a), (c), (d), which want a warm one
         for p in procs:
-            for phase in ("memory", "slow"):
+            for phase in ("slow", "memory"):
                 try:
                     p.start()
                     await wait_ready(p)
-                    if phase == "memory":
-                        raw[p.name][phase] = await memory_growth(p.port, p.pid, sz)
-                    else:
+                    if phase == "slow":
                         raw[p.name][phase] = await load_slow_streams(p.port, p.pid, sz)
+                        p.stop()
+                    else:
+                        raw[p.name][phase] = await memory_growth(p.port, p.pid, sz)
                 except Exception as e:  # noqa: BLE001 - report the variant as failed, keep measuring the others
                     failed[p.name] = f"{phase}: {e}"
                     print(f"  {p.name}: FAILED: {e}", flush=True)
-                    break
-                finally:
                     p.stop()
+                    break
             print(f"  {p.name}: memory phases done ({time.perf_counter() - t_start:.0f}s)", flush=True)
         live = [p for p in procs if p.name not in failed]
-        for p in live:
-            p.start()
-        for p in live:
-            await wait_ready(p)
         for r in range(sz.rounds):
             order = live[r % len(live):] + live[:r % len(live)] if live else []
             for p in order:
-                rec: dict[str, Any] = {}
-                rec.update(await load_duration(p.port, p.pid, upstream.pid, sz))
-                errors = rec.pop("errors")
-                s = await load_streams(p.port, sz)
-                errors += s.pop("errors")
-                rec.update(s)
-                t = await load_ttfc(p.port, sz)
-                errors += t.pop("errors")
-                rec.update(t)
-                rec["errors"] = errors
-                raw[p.name]["rounds"].append(rec)
+                if p.name in failed:
+                    continue
+                try:
+                    raw[p.name]["rounds"].append(await one_round(p, upstream.pid, sz))
+                except Exception as e:  # noqa: BLE001 - as above
+                    failed[p.name] = f"round {r + 1}: {type(e).__name__}: {e}"
+                    print(f"  {p.name}: FAILED: {failed[p.name]}", flush=True)
             print(f"  round {r + 1}/{sz.rounds} done ({time.perf_counter() - t_start:.0f}s)", flush=True)
     finally:
         for p in procs:
@@ -664,7 +674,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             for key in rounds[0]:
                 vals = [rd[key] for rd in rounds]
                 better = next((row[3] for row in ROWS if row[0] == key), None)
-                s[key] = max(vals) if better == HIGHER else (min(vals) if better == LOWER else statistics.median(vals))
+                pick = {HIGHER: max, LOWER: min}.get(better, statistics.median)  # type: ignore[arg-type]
+                s[key] = pick(vals)
             best = max(rounds, key=lambda rd: rd["rps"])  # CPU shares go with the best (a) round
             for key in ("proxy_cpu_pct", "client_cpu_pct", "upstream_cpu_pct"):
                 s[key] = best[key]
@@ -691,14 +702,20 @@ def main(argv: list[str] | None = None) -> int:
     res = asyncio.run(run(args))
     sz = res["sizes"]
     print()
-    print(f"{sz['conns']} conns x {sz['duration']:g}s (after {sz['warmup']:g}s warm-up); {sz['streams']} concurrent streams x "
-          f"{sz['stream_tokens']} tokens, {sz['stream_waves']} per connection; TTFC over {sz['ttfc_requests']} requests; {sz['slow_streams']} slow "
-          f"streams ({sz['slow_tokens'] + 3} events, {sz['slow_delay_ms']} ms apart); memory after "
-          f"{sz['mem_first']} vs {sz['mem_total']} requests; best of {sz['rounds']} round(s)")
+    print(f"(a) {sz['conns']} conns x {sz['duration']:g}s after {sz['warmup']:g}s warm-up; "
+          f"(c) {sz['streams']} concurrent streams x {sz['stream_tokens']} tokens, {sz['stream_waves']} per "
+          f"connection; (d) {sz['ttfc_requests']} sequential requests;\n(e) {sz['slow_streams']} slow "
+          f"streams ({sz['slow_tokens'] + 3} events {sz['slow_delay_ms']} ms apart); (f) RSS after "
+          f"{sz['mem_first']} vs {sz['mem_total']} requests; (a)-(d): best of {sz['rounds']} interleaved "
+          "round(s)")
     print(render(res["summary"], [v for v in res["variants"] if v not in res["failed"]]))
     for name, err in res["failed"].items():
         print(f"\n{name} FAILED: {err}")
-    print(f"\ntotal {res['seconds']:.0f}s; proxy logs in {res['logs']}")
+    if res["failed"]:
+        print(f"proxy logs in {res['logs']}")
+    else:
+        shutil.rmtree(res["logs"], ignore_errors=True)
+    print(f"\ntotal {res['seconds']:.0f}s")
     if args.json:
         Path(args.json).write_text(json.dumps(res, indent=2))
     return 0

@@ -63,8 +63,8 @@ def make_parser(opts: options.Options) -> argparse.ArgumentParser:
         prog="leanproxy", usage="%(prog)s [options]",
         description="The bridge on a lean mitmproxy Master (see the module docstring).")
     p.add_argument("--version", action="store_true", help="show version number and exit")
-    p.add_argument("--set", type=str, dest="setoptions", default=[], action="append", metavar="option[=value]",
-                   help="Set an option, as with mitmdump (repeatable).")
+    p.add_argument("--set", type=str, dest="setoptions", default=[], action="append",
+                   metavar="option[=value]", help="Set an option, as with mitmdump (repeatable).")
     p.add_argument("-q", "--quiet", action="store_true", help="Quiet.")
     p.add_argument("-v", "--verbose", action="store_const", const="debug", help="Increase log verbosity.")
     p.add_argument("-s", "--scripts", action="append", default=[], metavar="SCRIPT",
@@ -197,7 +197,8 @@ def check_scripts(scripts: list[str]) -> None:
     for s in scripts:
         if Path(os.path.expanduser(s.strip("'\" "))).resolve() != BRIDGE_SCRIPT:
             raise exceptions.OptionsError(
-                f"the lean entry point runs only addons/bridge.py, not {s}; use mitmdump -s for other scripts")
+                f"the lean entry point runs only addons/bridge.py, not {s}; use mitmdump -s for other "
+                "scripts")
 
 
 def process_options(opts: options.Options, args: argparse.Namespace) -> None:

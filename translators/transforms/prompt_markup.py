@@ -107,7 +107,8 @@ _NAME_ATTR = re.compile(r"""\bname\s*=\s*["']([^"']*)["']""")
 _FENCED = re.compile(r"\A```[\w.+-]*[ \t]*\r?\n(.*?)\s*```\Z", re.S)
 _TRAILING_COMMA = re.compile(r",(\s*[}\]])")
 _KV = re.compile(r"<([\w.-]+)\b[^>]*>(.*?)</\1\s*>", re.S)
-_FIELDS: dict[str, re.Pattern[str]] = {}
+_FIELDS = {tag: re.compile(rf"<{tag}\b[^>]*>(.*?)</{tag}\s*>", re.S)
+           for tag in ("tool", "name", "tool_name", "input", "args_json", "arguments", "parameters", "args")}
 _FAIL = object()
 
 
@@ -117,9 +118,12 @@ def parse_block(body: str, tools: Mapping[str, ir.Tool]) -> list[ParsedCall] | N
     masked, saved = _mask(body)
     if "<![CDATA[" in masked:  # unterminated CDATA: the block was cut off
         return None
-    calls = []
-    for m in _CALL.finditer(masked):
-        call = _parse_call(m.group(2), m.group(3), saved, tools)
+    found = [(m.group(2), m.group(3)) for m in _CALL.finditer(masked)]
+    if not found and _FIELDS["tool"].search(masked):  # one call written without <function_call>
+        found = [("", masked)]
+    calls: list[ParsedCall] = []
+    for attrs, inner in found:
+        call = _parse_call(attrs, inner, saved, tools)
         if call is None:
             return None
         calls.append(call)
@@ -146,8 +150,7 @@ def _unmask(text: str, saved: list[str]) -> str:
 
 def _field(body: str, saved: list[str], *tags: str) -> str | None:
     for tag in tags:
-        pattern = _FIELDS.get(tag) or _FIELDS.setdefault(tag, re.compile(rf"<{tag}\b[^>]*>(.*?)</{tag}\s*>", re.S))
-        m = pattern.search(body)
+        m = _FIELDS[tag].search(body)
         if m:
             return _unmask(m.group(1), saved)
     return None
