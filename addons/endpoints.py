@@ -31,6 +31,10 @@ def classify(method: str, path: str, headers_has_anthropic: bool) -> Endpoint:
     dialect = "anthropic-messages" if headers_has_anthropic else "openai-chat"
     if method == "POST" and p in POST_PATHS:
         return POST_PATHS[p]
+    if method == "GET" and p == "/accTokens":
+        return Endpoint("acc_tokens", dialect)
+    if method == "GET" and path.split("?", 1)[0].rstrip("/") == "/_bridge/pools":
+        return Endpoint("pools", dialect)
     if method == "GET" and p == "/models":
         return Endpoint("models", dialect)
     if method == "GET" and p.startswith("/models/"):

@@ -33,6 +33,7 @@ from addons.masking import mask_headers
 from addons.pool import Account
 from addons.pool import Pool
 from addons.pool import parse_retry_after
+from addons.pool import status as pool_status
 from addons.providers import plugin
 from addons.providers.base import Runtime
 from addons.response_store import ResponseStore
@@ -43,8 +44,10 @@ from addons.settings import BridgeConfig
 from addons.settings import ConfigError
 from addons.settings import load
 from addons.streaming import StreamAdapter
-from addons.upstream import retarget
-from addons.upstream import retarget_call
+from addons.failover import RETRYABLE
+from addons.failover import Sender
+from addons.upstream import apply
+from addons.upstream import dialect_call
 from addons.upstream_side import DialectUpstream
 from addons.upstream_side import decode_whole_stream
 from translators import ir
@@ -52,7 +55,9 @@ from translators.errors import BridgeError
 from translators.errors import TranslationError
 from translators.events import response_events
 from translators.jsonutil import load_object
+from translators.jsonutil import dumps
 from translators.pipeline import StreamPipeline
+from translators.providers.base import UpstreamCall
 from translators.registry import codec
 
 logger = logging.getLogger(__name__)
@@ -60,6 +65,18 @@ logger = logging.getLogger(__name__)
 # Reasoning the bridge relayed from another provider, replayed by the client: the upstream of the
 # client's own dialect would reject it, so such a request takes the IR path, which drops it.
 FOREIGN_REASONING = (b"~bridge:", b"llm-bridge.v1:", b'"signature":""', b'"signature": ""')
+
+
+@dataclass(slots=True)
+class Plan:
+    """One upstream attempt: where it goes and how its answer is read."""
+
+    route: Route
+    account: Account
+    upstream: Any  # DialectUpstream or a provider codec
+    identity: bool
+    call: UpstreamCall
+    transforms: list[Any] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -76,6 +93,16 @@ class FlowState:
     account: Account | None = None
     transforms: list[Any] = field(default_factory=list)
     pipeline: StreamPipeline | None = None
+    body: dict[str, Any] | None = None  # the client's request, for failover attempts
+    raw: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    tried: list[Account] = field(default_factory=list)
+    started: float = 0.0
+
+    def adopt(self, plan: Plan) -> None:
+        self.route, self.account, self.upstream = plan.route, plan.account, plan.upstream
+        self.identity, self.transforms = plan.identity, plan.transforms
+        self.tried.append(plan.account)
 
 
 class Gateway:
@@ -86,6 +113,7 @@ class Gateway:
         self.store = ResponseStore(1000)
         self.pools: dict[str, Pool] = {}
         self.runtimes: dict[str, Runtime] = {}
+        self.sender = Sender()
 
     def load(self, loader: Any) -> None:
         loader.add_option("bridge_config", str, "", "Path to the bridge's YAML configuration file (see README).")
@@ -176,6 +204,10 @@ class Gateway:
                                                                       self.discovered_models())))
         elif ep.name == "model":
             self._answer_model(flow, cfg, flow.request.path.split("/models/", 1)[1].split("?")[0])
+        elif ep.name == "pools":
+            self._answer(flow, answers.json_response(200, {"providers": pool_status(self.pools, time.monotonic())}))
+        elif ep.name == "acc_tokens":
+            self._answer(flow, answers.json_response(200, self._acc_tokens()))
         elif ep.name == "passthrough":
             self._passthrough(flow, ep, cfg)
         else:
@@ -196,41 +228,54 @@ class Gateway:
         ids = ir.Ids(int(time.time()), secrets.token_hex(6))
         if ep.name == "count_tokens":
             return self._count_tokens(flow, route, body, ids)
-        account = self._pick_account(route.provider_name)
-        if route.provider.is_plugin:
-            return await self._bridge_plugin(flow, ep, route, body, account, ids)
-        natives = route.provider.native_dialects()
+        st = FlowState(ep, route, None, False, None, ids, body.get("stream") is True, body=body, raw=raw,
+                       headers=dict(flow.request.headers.items()), started=time.monotonic())
+        plan = await self._plan(st, route, self._pick_account(route.provider_name))
+        st.adopt(plan)
+        self.flows[flow.id] = st
+        apply(flow, plan.call, plan.account.proxy)
+
+    async def _plan(self, st: FlowState, route: Route, account: Account) -> Plan:
+        """The upstream call for this route and account: identity (body patched) or via the IR."""
+        assert st.body is not None
+        ep, provider = st.endpoint, route.provider
+        if provider.is_plugin:
+            return await self._plan_plugin(st, route, account)
+        natives = provider.native_dialects()
         up_dialect = ep.dialect if ep.dialect in natives else natives[0]
+        body = st.body
         identity = (up_dialect == ep.dialect and not body.get("functions") and not body.get("function_call")
-                    and not any(mark in raw for mark in FOREIGN_REASONING))
+                    and not any(mark in st.raw for mark in FOREIGN_REASONING))
         if isinstance(body.get("previous_response_id"), str):
             identity = identity and body["previous_response_id"] not in self.store
-        req: ir.ChatRequest | None = None
         if identity:
             up_body = {**body, "model": route.upstream_model}
         else:
-            req = self._expand(codec(ep.dialect).parse_request(body))
-            up_body = codec(up_dialect).render_request(req, route.upstream_model)
-        self.flows[flow.id] = FlowState(ep, route, DialectUpstream(up_dialect), identity, req, ids,
-                                        body.get("stream") is True, account)
-        retarget(flow, route.provider, up_dialect, up_body, ep.dialect, account)
+            up_body = codec(up_dialect).render_request(self._ir(st), route.upstream_model)
+        call = dialect_call(provider, up_dialect, dumps(up_body), st.headers, ep.dialect, account)
+        return Plan(route, account, DialectUpstream(up_dialect), identity, call)
 
-    async def _bridge_plugin(self, flow: http.HTTPFlow, ep: Endpoint, route: Route, body: dict[str, Any],
-                             account: Account, ids: ir.Ids) -> None:
+    async def _plan_plugin(self, st: FlowState, route: Route, account: Account) -> Plan:
         found = plugin(route.provider.type)
         assert found is not None
-        req = self._expand(codec(ep.dialect).parse_request(body))
+        req = self._ir(st)
         up_req, transforms = req, []
         if not found.codec.native_tools:
             from translators.transforms import prompt_tools
 
             up_req = prompt_tools.apply_to_request(req)
             if req.tools:
-                transforms.append(prompt_tools.PromptToolStream(req, ids))
+                transforms.append(prompt_tools.PromptToolStream(req, st.ids))
         context = await self.runtimes[route.provider_name].context(account, up_req)
-        call = found.codec.build(up_req, route.upstream_model, context, ids)
-        self.flows[flow.id] = FlowState(ep, route, found.codec, False, req, ids, req.stream, account, transforms)
-        retarget_call(flow, call, account.proxy)
+        call = found.codec.build(up_req, route.upstream_model, context, st.ids)
+        return Plan(route, account, found.codec, False, call, transforms)
+
+    def _ir(self, st: FlowState) -> ir.ChatRequest:
+        """The client's request in the IR, parsed once per flow."""
+        if st.req is None:
+            assert st.body is not None
+            st.req = self._expand(codec(st.endpoint.dialect).parse_request(st.body))
+        return st.req
 
     def _pick_account(self, provider: str) -> Account:
         pool = self.pools[provider]
@@ -259,11 +304,11 @@ class Gateway:
 
     def _count_tokens(self, flow: http.HTTPFlow, route: Route, body: dict[str, Any], ids: ir.Ids) -> None:
         if "anthropic-messages" in route.provider.native_dialects():
-            st = FlowState(Endpoint("count_tokens", "anthropic-messages"), route,
-                           DialectUpstream("anthropic-messages"), True, None, ids, False)
-            self.flows[flow.id] = st
-            retarget(flow, route.provider, "count_tokens", {**body, "model": route.upstream_model},
-                     "anthropic-messages", self._pick_account(route.provider_name))
+            account = self._pick_account(route.provider_name)
+            self.flows[flow.id] = FlowState(Endpoint("count_tokens", "anthropic-messages"), route,
+                                            DialectUpstream("anthropic-messages"), True, None, ids, False, account)
+            apply(flow, dialect_call(route.provider, "count_tokens", dumps({**body, "model": route.upstream_model}),
+                                     dict(flow.request.headers.items()), "anthropic-messages", account), account.proxy)
             return
         anthropic = codec("anthropic-messages")
         req = anthropic.parse_count_tokens(body)  # type: ignore[attr-defined]
@@ -281,7 +326,16 @@ class Gateway:
         account = self._pick_account(name)
         self.flows[flow.id] = FlowState(ep, Route(name, provider, ""), DialectUpstream("openai-chat"), True, None,
                                         ir.Ids(int(time.time())), False, account)
-        retarget(flow, provider, path, None, ep.dialect, account)
+        call = dialect_call(provider, path, flow.request.raw_content or b"", dict(flow.request.headers.items()),
+                            ep.dialect, account)
+        apply(flow, UpstreamCall(call.url, call.body, call.headers, flow.request.method), account.proxy)
+
+    def _acc_tokens(self) -> dict[str, Any]:
+        """chat2api's account view: ChatGPT accounts when configured, else every pool; masked."""
+        pools = pool_status(self.pools, time.monotonic())
+        chosen = {n: p for n, p in pools.items() if self.cfg and self.cfg.providers[n].type == "chatgpt"} or pools
+        accounts = [a for p in chosen.values() for a in p["accounts"]]
+        return {"count": len(accounts), "usable": sum(a["usable"] for a in accounts), "accounts": accounts}
 
     def _answer_model(self, flow: http.HTTPFlow, cfg: BridgeConfig, model_id: str) -> None:
         for m in models_body(cfg, int(time.time()), self.discovered_models())["data"]:
@@ -320,13 +374,18 @@ class Gateway:
             resp.headers["transfer-encoding"] = "chunked"
         resp.stream = StreamAdapter(st.pipeline, flow.id)
 
-    def response(self, flow: http.HTTPFlow) -> None:
+    async def response(self, flow: http.HTTPFlow) -> None:
         st = self.flows.pop(flow.id, None)
         resp = flow.response
         if st is None or resp is None:
             return
-        if st.account is not None:
-            self._account_outcome(st, resp)
+        refreshed = await self._account_outcome(st, resp) if st.account is not None else False
+        if not resp.stream and resp.status_code in RETRYABLE and st.body is not None:
+            resp = flow.response = await self._failover(st, resp, refreshed) or resp
+        self._finish(flow, st, resp)
+
+    def _finish(self, flow: http.HTTPFlow, st: FlowState, resp: http.Response) -> None:
+        """The client's answer from the upstream's (the first attempt's or a retried one)."""
         if resp.stream:
             if st.pipeline is not None:
                 result = getattr(st.pipeline.encoder, "result", None)
@@ -344,18 +403,63 @@ class Gateway:
             self._answer_error(flow, st.endpoint.dialect,
                                BridgeError.of("api_error", "The bridge failed to translate the upstream answer."))
 
-    def _account_outcome(self, st: FlowState, resp: http.Response) -> None:
+    async def _account_outcome(self, st: FlowState, resp: http.Response | None) -> bool:
+        """Report an attempt's outcome to the pool. True when the same account may be tried again
+        (its credential was just refreshed after a 401)."""
         assert st.account is not None
         pool = self.pools.get(st.route.provider_name)
         if pool is None:
-            return
-        if resp.status_code == 429:
-            retry = parse_retry_after(resp.headers.get("retry-after"))
+            return False
+        status = resp.status_code if resp is not None else 502
+        if status == 429:
+            retry = parse_retry_after(resp.headers.get("retry-after")) if resp is not None else None
             pool.cooldown(st.account, time.monotonic(), retry)
             logger.warning("account %s rate limited; cooling down for %ss", st.account.label,
                            retry if retry is not None else "default")
-        elif resp.status_code < 400:
+        elif status == 401 and st.route.provider_name in self.runtimes and st.tried.count(st.account) == 1:
+            return await self.runtimes[st.route.provider_name].refresh(st.account)
+        elif status < 400:
             pool.succeeded(st.account)
+        return False
+
+    def _candidates(self, st: FlowState) -> list[Route]:
+        """The flow's own route, then the configured fallbacks of its model or provider."""
+        assert self.cfg is not None and st.body is not None
+        model = str(st.body.get("model"))
+        names = self.cfg.fallbacks.get(model) or self.cfg.fallbacks.get(st.route.provider_name) or []
+        routes = [st.route] + [r for r in (resolve(self.cfg, n) for n in names) if r is not None]
+        return routes
+
+    async def _failover(self, st: FlowState, resp: http.Response | None,
+                        retry_same: bool = False) -> http.Response | None:
+        """Try other accounts, then fallback routes, until one answers or attempts/time run out;
+        `retry_same`: the failed account's credential was refreshed, so it may go again first.
+        Returns the last upstream answer (None if nothing answered at all)."""
+        assert self.cfg is not None
+        limits, last = self.cfg.failover, resp
+        for route in self._candidates(st):
+            pool = self.pools[route.provider_name]
+            while len(st.tried) < limits.max_attempts and time.monotonic() - st.started < limits.budget_seconds:
+                exclude = tuple(a for a in st.tried if not (retry_same and a is st.account))
+                account = pool.pick(time.monotonic(), exclude)
+                retry_same = False
+                if account is None:
+                    break
+                try:
+                    plan = await self._plan(st, route, account)
+                except TranslationError:
+                    break  # this route cannot carry the request: next route
+                st.adopt(plan)
+                try:
+                    last = await self.sender.send(plan.call, account.proxy)
+                except Exception as e:
+                    logger.warning("failover attempt on %s failed: %s", account.label, e)
+                    await self._account_outcome(st, None)
+                    continue
+                retry_same = await self._account_outcome(st, last)
+                if last.status_code not in RETRYABLE:
+                    return last
+        return last
 
     def _upstream_error(self, flow: http.HTTPFlow, st: FlowState, resp: http.Response) -> None:
         is_json = resp.headers.get("content-type", "").startswith("application/json")
@@ -392,12 +496,20 @@ class Gateway:
             flow.response = answers.json_response(200, rendered)
         answers.add_cors(flow.request, flow.response)
 
-    def error(self, flow: http.HTTPFlow) -> None:
+    async def error(self, flow: http.HTTPFlow) -> None:
         st = self.flows.pop(flow.id, None)
         if st is None:
             return
         mask_headers(flow.request.headers)
         if flow.response is None and flow.error is not None:
+            if st.account is not None:
+                await self._account_outcome(st, None)
+            retried = await self._failover(st, None) if st.body is not None else None
+            if retried is not None:  # another account or route answered: that is the client's answer
+                flow.response = retried
+                self._finish(flow, st, retried)
+                error_page.register(flow.request, flow.response)
+                return
             msg = flow.error.msg
             err = BridgeError.of("upstream_unreachable",
                                  f"The upstream of provider '{st.route.provider_name}' could not be reached: {msg}")

@@ -10,7 +10,7 @@ from typing import Any
 DEFAULT_COOLDOWN = 30.0  # seconds, when a 429 carries no Retry-After
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)  # accounts are compared by identity
 class Account:
     provider: str
     index: int
@@ -30,12 +30,12 @@ class Pool:
     accounts: list[Account]
     _next: int = field(default=0)
 
-    def pick(self, now: float) -> Account | None:
+    def pick(self, now: float, exclude: tuple[Account, ...] = ()) -> Account | None:
         """The next healthy account after the last one used; None when all are cooling down."""
         n = len(self.accounts)
         for step in range(n):
             acc = self.accounts[(self._next + step) % n]
-            if acc.cooling_until <= now:
+            if acc.cooling_until <= now and acc not in exclude:
                 self._next = (acc.index + 1) % n
                 acc.uses += 1
                 return acc
@@ -51,6 +51,25 @@ class Pool:
     def soonest_recovery(self, now: float) -> float:
         """Seconds until some account is usable again (for the client's Retry-After)."""
         return max(0.0, min((a.cooling_until for a in self.accounts), default=now) - now)
+
+
+def status(pools: dict[str, Pool], now: float) -> dict[str, Any]:
+    """Operator view of every pool, secrets masked."""
+    from addons.masking import mask
+
+    out: dict[str, Any] = {}
+    for name, pool in pools.items():
+        accounts = [{
+            "account": a.label,
+            "key": mask(str(a.fields.get("api_key") or a.fields.get("token") or "")) or None,
+            "usable": a.cooling_until <= now,
+            "cooling_for_seconds": round(max(0.0, a.cooling_until - now), 1),
+            "failures": a.failures,
+            "uses": a.uses,
+            "proxy": bool(a.proxy),
+        } for a in pool.accounts]
+        out[name] = {"count": len(accounts), "usable": sum(a["usable"] for a in accounts), "accounts": accounts}
+    return out
 
 
 def parse_retry_after(value: str | None) -> float | None:

@@ -106,6 +106,11 @@ class Provider(Strict):
         return tuple(self.dialects) if self.dialects else NATIVE_DIALECTS.get(self.type, ())
 
 
+class Failover(Strict):
+    max_attempts: int = Field(3, ge=1, le=20, description="upstream attempts per request, first included")
+    budget_seconds: float = Field(60, gt=0, description="no new attempt starts after this long")
+
+
 class BridgeConfig(Strict):
     client_keys: list[SecretStr] = Field(default_factory=list)
     key_file: str = "state/client_key"
@@ -113,6 +118,9 @@ class BridgeConfig(Strict):
     providers: dict[str, Provider] = Field(default_factory=dict)
     aliases: dict[str, str] = Field(default_factory=dict, description="model alias -> 'prefix/model'")
     max_body_bytes: int = Field(32 * 1024 * 1024, gt=0)
+    failover: Failover = Field(default_factory=Failover)
+    fallbacks: dict[str, list[str]] = Field(
+        default_factory=dict, description="model or provider name -> models tried when all its accounts fail")
     responses_store_size: int = Field(1000, ge=0, description="answers kept for previous_response_id")
     cors: bool = True
     intercept_hosts: list[str] = Field(

@@ -45,7 +45,8 @@ class Runtime(base.Runtime):
             try:
                 agents += await self._list_agents(acc)
             except (httpx.HTTPError, TranslationError, RuntimeError) as e:
-                logger.warning("provider %s, account %s: could not list CodeGPT agents: %s", self.name, acc.label, e)
+                logger.warning("provider %s, account %s: could not list CodeGPT agents: %s", self.name,
+                               acc.label, e)
         if not agents:
             return []
         has_default = any(self.options.get("agent_id") or a.fields.get("agent_id") for a in accounts)

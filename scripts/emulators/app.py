@@ -79,6 +79,8 @@ class Emulator:
         self.fault: str | None = None
         self.fault_times: int | None = None
         self.requests: deque[Request] = deque(maxlen=log_size)
+        # credential -> fault: emulates one account of a pool misbehaving (e.g. always 429)
+        self.key_faults: dict[str, str] = {}
         self.set_fault(fault, fault_times)
 
     def set_fault(self, mode: str | None, times: int | None = None) -> None:
@@ -90,6 +92,8 @@ class Emulator:
     def _take_fault(self, req: Request) -> str | None:
         if faults.FAULT_HEADER in req.headers:
             return req.headers[faults.FAULT_HEADER].strip() or None
+        if self.key_faults:
+            return self.key_faults.get(_credential(req))
         mode = self.fault
         if mode is not None and self.fault_times is not None:
             self.fault_times -= 1
@@ -107,10 +111,10 @@ class Emulator:
         handler = proto.route(req.method, path)
         if handler is None:
             return proto.error(404, f"Invalid URL ({req.method} {path})", "not_found")
-        denied = proto.authenticate(req)
+        mode = self._take_fault(req)
+        denied = None if mode is not None and _credential(req) in self.key_faults else proto.authenticate(req)
         if denied is not None:
             return denied
-        mode = self._take_fault(req)
         if mode is not None and mode not in faults.FAULT_MODES:
             return Response(
                 400, {"content-type": "text/plain"}, f"unknown {faults.FAULT_HEADER}: {mode}\n".encode()
@@ -151,6 +155,11 @@ class Emulator:
         if action == "health":
             return json_response(200, {"ok": True, "protocol": self.protocol.name})
         return json_response(404, {"ok": False, "error": f"unknown control {req.method} {action}"})
+
+
+def _credential(req: Request) -> str:
+    auth = req.headers.get("authorization", "")
+    return auth[7:].strip() if auth[:7].lower() == "bearer " else req.headers.get("x-api-key", "")
 
 
 def request_record(req: Request) -> dict[str, Any]:

@@ -27,12 +27,12 @@ API = "/api/v1"
 ORG_ID = "8d5e2c1a-7b3f-4e9d-a0c2-5f6e7d8c9b0a"
 # The agents of the account (codegpt.md 7); the second streams in the older `delta.content` shape.
 AGENTS = [
-    {"id": "3f2b1c0d-9e8f-4a7b-b6c5-d4e3f2a1b0c9", "name": "Code Helper", "prompt": "You are a helpful assistant.",
-     "model": "claude-3.7-sonnet-anthropic", "agent_documents": [], "welcome": "Hello, how can I help you today?",
+    {"id": "3f2b1c0d-9e8f-4a7b-b6c5-d4e3f2a1b0c9", "name": "Code Helper",
+     "prompt": "You are a helpful assistant.", "model": "claude-3.7-sonnet-anthropic", "agent_documents": [],
+     "welcome": "Hello, how can I help you today?", "pincode": None, "is_public": False, "agent_type": "qa"},
+    {"id": "5c4d3e2f-1a0b-4c9d-8e7f-6a5b4c3d2e1f", "name": "Legacy Helper",
+     "prompt": "You are a helpful assistant.", "model": "gpt-4o", "agent_documents": [], "welcome": "Hi!",
      "pincode": None, "is_public": False, "agent_type": "qa"},
-    {"id": "5c4d3e2f-1a0b-4c9d-8e7f-6a5b4c3d2e1f", "name": "Legacy Helper", "prompt": "You are a helpful assistant.",
-     "model": "gpt-4o", "agent_documents": [], "welcome": "Hi!", "pincode": None, "is_public": False,
-     "agent_type": "qa"},
 ]
 LEGACY_SHAPE = {"5c4d3e2f-1a0b-4c9d-8e7f-6a5b4c3d2e1f"}
 ROLES = ("system", "user", "assistant")
@@ -73,7 +73,8 @@ def markup(calls: tuple[ToolCall, ...]) -> str:
     parts = []
     for c in calls:
         tag = "input" if c.freeform else "args_json"
-        parts.append(f"<function_call>\n<tool>{c.name}</tool>\n<{tag}>{_cdata(c.payload)}</{tag}>\n</function_call>\n")
+        parts.append(f"<function_call>\n<tool>{c.name}</tool>\n<{tag}>{_cdata(c.payload)}</{tag}>\n"
+                     "</function_call>\n")
     return f"{TRIGGER}\n<function_calls>\n{''.join(parts)}</function_calls>"
 
 
@@ -156,7 +157,8 @@ class CodeGPT(WireProtocol):
         pieces = answer_pieces(decision, text)
         if body.get("stream") is True:
             if fmt == "text":  # codegpt.md 5.2: no framing, no terminator
-                return Response(200, {"content-type": "text/plain; charset=utf-8"}, [p.encode() for p in pieces])
+                return Response(200, {"content-type": "text/plain; charset=utf-8"},
+                                [p.encode() for p in pieces])
             return Response(200, dict(SSE_HEADERS), list(_sse(agent, pieces)))
         if fmt == "text":
             return json_response(200, text)
@@ -164,7 +166,8 @@ class CodeGPT(WireProtocol):
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
         return json_response(200, {
             "id": _chat_id(), "object": "chat.completion", "created": now(), "model": agent["model"],
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
+                         "finish_reason": "stop"}],
             "usage": usage})
 
     def _check(self, body: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, str]], str] | Response:
@@ -179,7 +182,8 @@ class CodeGPT(WireProtocol):
             return self.error(400, "messages must be a non-empty array")
         for m in messages:  # codegpt.md 8.4: content must be a string
             if not isinstance(m, dict) or m.get("role") not in ROLES or not isinstance(m.get("content"), str):
-                return self.error(400, "each message needs a role (system, user, assistant) and a string content")
+                return self.error(400, "each message needs a role (system, user or assistant) and a "
+                                       "string content")
         fmt = body.get("format", "json")
         if fmt not in ("json", "text"):
             return self.error(400, "format must be 'json' or 'text'")
@@ -195,7 +199,9 @@ def _sse(agent: dict[str, Any], pieces: list[str]) -> Iterator[bytes]:
     base = {"id": _chat_id(), "object": "chat.completion.chunk", "created": now(), "model": agent["model"]}
     legacy = agent["id"] in LEGACY_SHAPE
     for i, piece in enumerate(pieces):
-        delta: dict[str, Any] = {"content": piece} if legacy else {"contents": [{"type": "text", "content": piece}]}
+        delta: dict[str, Any] = (
+            {"content": piece} if legacy else {"contents": [{"type": "text", "content": piece}]}
+        )
         if i == 0 and not legacy:
             delta = {"role": "assistant", **delta}
         finish = "stop" if i == len(pieces) - 1 else None

@@ -43,7 +43,8 @@ def chunk_parts(chunk: Mapping[str, Any]) -> tuple[str, str | None]:
             return "", None
         delta = choice.get("delta") or choice.get("message") or {}
         finish = choice.get("finish_reason")
-        return _delta_text(delta) if isinstance(delta, dict) else "", finish if isinstance(finish, str) else None
+        text = _delta_text(delta) if isinstance(delta, dict) else ""
+        return text, finish if isinstance(finish, str) else None
     legacy = chunk.get("data")  # codegpt.md 5.3
     return (legacy if isinstance(legacy, str) else ""), None
 
@@ -52,8 +53,8 @@ def _delta_text(delta: Mapping[str, Any]) -> str:
     """`contents` first, `content` as the fallback, as the Deno bridge reads them (codegpt.md 5.1)."""
     contents = delta.get("contents")
     if isinstance(contents, list):
-        text = "".join(i["content"] for i in contents if isinstance(i, dict) and i.get("type", "text") == "text"
-                       and isinstance(i.get("content"), str))
+        text = "".join(i["content"] for i in contents if isinstance(i, dict)
+                       and i.get("type", "text") == "text" and isinstance(i.get("content"), str))
         if text:
             return text
     content = delta.get("content")
@@ -74,8 +75,8 @@ def in_band_error(obj: Mapping[str, Any]) -> BridgeError | None:
     else:
         message = obj.get("message") or err
         status = status or (_PHRASES.get(err.lower(), 0) if isinstance(err, str) else 0)
-    status = status or 502
-    return BridgeError.of(kind_for_status(status), f"CodeGPT: {message or 'error'}", status=status)
+    kind = kind_for_status(status) if status else "api_error"  # no status given: a bad gateway answer
+    return BridgeError.of(kind, f"CodeGPT: {message or 'error'}", status=status or 502)
 
 
 class CodeGPTStreamDecoder:

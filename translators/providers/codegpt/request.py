@@ -33,8 +33,8 @@ def headers(ctx: Mapping[str, Any], accept: str) -> dict[str, str]:
     """codegpt.md 1: Bearer API key, plus the organization header (optional, the SDK warns without it)."""
     key = ctx.get("api_key")
     if not key:
-        raise TranslationError("No CodeGPT API key is configured for this account (api_key / CODEGPT_API_KEY).",
-                               kind="authentication")
+        raise TranslationError("No CodeGPT API key is configured for this account (api_key / "
+                               "CODEGPT_API_KEY).", kind="authentication")
     out = {"authorization": f"Bearer {key}", "content-type": "application/json", "accept": accept}
     if ctx.get("org_id"):
         out["CodeGPT-Org-Id"] = str(ctx["org_id"])
@@ -54,7 +54,8 @@ def agent_id(model: str, ctx: Mapping[str, Any]) -> str:
 def build(req: ir.ChatRequest, model: str, ctx: Mapping[str, Any]) -> UpstreamCall:
     """codegpt.md 3 and 9: always `format: "json"` (OpenAI-shaped objects and SSE); sampling, limits and
     stop sequences are the agent's settings and are not sent."""
-    body = {"agentId": agent_id(model, ctx), "messages": messages(req), "format": "json", "stream": req.stream}
+    body = {"agentId": agent_id(model, ctx), "messages": messages(req), "format": "json",
+            "stream": req.stream}
     accept = "text/event-stream" if req.stream else "application/json"
     return UpstreamCall(base_url(ctx) + COMPLETIONS_PATH, orjson.dumps(body), headers(ctx, accept),
                         streams=req.stream)
@@ -62,7 +63,8 @@ def build(req: ir.ChatRequest, model: str, ctx: Mapping[str, Any]) -> UpstreamCa
 
 def agents_call(ctx: Mapping[str, Any]) -> UpstreamCall:
     """codegpt.md 7: `GET /api/v1/agent` lists the account's agents."""
-    return UpstreamCall(base_url(ctx) + AGENTS_PATH, b"", headers(ctx, "application/json"), "GET", streams=False)
+    return UpstreamCall(base_url(ctx) + AGENTS_PATH, b"", headers(ctx, "application/json"), "GET",
+                        streams=False)
 
 
 def parse_agents(body: bytes) -> list[str]:

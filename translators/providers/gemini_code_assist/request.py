@@ -44,13 +44,16 @@ def build(req: ir.ChatRequest, model: str, ctx: Mapping[str, Any], ids: ir.Ids) 
     return UpstreamCall(method_url(ctx, method), dumps(envelope), headers, "POST", req.stream)
 
 
-def method_url(ctx: Mapping[str, Any], method: str) -> str:
-    """`<base>/<version>:<method>` (2: a colon, not a slash); a base that already names the version is kept."""
+def api_base(ctx: Mapping[str, Any]) -> str:
+    """`<base_url>/<version>`; a base URL that already names the version is kept as it is."""
     base = str(ctx.get("base_url") or DEFAULT_BASE_URL).rstrip("/")
     version = str(ctx.get("api_version") or API_VERSION)
-    if not base.endswith("/" + version):
-        base += "/" + version
-    return f"{base}:{method}"
+    return base if base.endswith("/" + version) else f"{base}/{version}"
+
+
+def method_url(ctx: Mapping[str, Any], method: str) -> str:
+    """`<base>/<version>:<method>`: a colon, not a slash (2)."""
+    return f"{api_base(ctx)}:{method}"
 
 
 def render_request(req: ir.ChatRequest, model: str, ctx: Mapping[str, Any]) -> dict[str, Any]:

@@ -4,6 +4,7 @@ SSE event `{"error": {"code", "details"}}`, or as the WAF's HTML page with statu
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 from typing import Mapping
 
@@ -47,7 +48,8 @@ def from_body(body: bytes, status: int = 200) -> BridgeError | None:
 def parse_error(status: int, headers: Mapping[str, str], body: bytes) -> BridgeError:
     found = from_body(body, status)
     if found is not None:
-        return found
+        retry = headers.get("retry-after")  # the header is more precise than data.num's hours
+        return dataclasses.replace(found, retry_after=retry) if retry else found
     text = body.decode("utf-8", "replace").strip()[:300]
     return BridgeError.of(kind_for_status(status), f"Qwen answered HTTP {status}: {text or 'no body'}",
                           status=status if status >= 400 else 502)
@@ -55,26 +57,27 @@ def parse_error(status: int, headers: Mapping[str, str], body: bytes) -> BridgeE
 
 def classify(code: str, details: str, status: int = 200, num: Any = None) -> BridgeError:
     """Qwen's codes -> kinds, as A8 maps them (RateLimited -> 429, unauthorized -> 401, context
-    length -> 400 context_length_exceeded, internal error -> 502)."""
+    length -> 400 context_length_exceeded, internal error -> 502). Qwen's code stays in the message; the
+client dialect's own codes are kept (SDKs and agents react to those)."""
     low, text = code.lower().replace("_", ""), details.lower()
     message = f"Qwen: {details or code or 'unknown error'}" + (f" ({code})" if code and details else "")
     if low in ("ratelimited", "toomanyrequests") or status == 429:
-        return BridgeError.of("rate_limit", message, code=code or None, retry_after=_hours(num))
+        return BridgeError.of("rate_limit", message, retry_after=_hours(num))
     if "unauthorized" in low or "unauthenticated" in low or status == 401:
-        return BridgeError.of("authentication", message, code=code or None)
+        return BridgeError.of("authentication", message)
     if "contextlength" in low or is_context_overflow(details):
         return BridgeError.of("invalid_request", message, code=CONTEXT_CODE)
     if "in progress" in text:
-        return BridgeError.of("overloaded", message, code=code or None, retry_after=IN_PROGRESS_RETRY)
+        return BridgeError.of("overloaded", message, retry_after=IN_PROGRESS_RETRY)
     if "internal error" in text or status >= 500:
-        return BridgeError.of("api_error", message, code=code or None, status=status if status >= 500 else 502)
+        return BridgeError.of("api_error", message, status=status if status >= 500 else 502)
     if low == "notfound" or "not exist" in text or status == 404:
-        return BridgeError.of("not_found", message, code=code or None)
+        return BridgeError.of("not_found", message)
     if status == 403:
-        return BridgeError.of("permission", message, code=code or None)
+        return BridgeError.of("permission", message)
     if low == "badrequest" or 400 <= status < 500:
-        return BridgeError.of("invalid_request", message, code=code or None)
-    return BridgeError.of("api_error", message, code=code or None, status=502)
+        return BridgeError.of("invalid_request", message)
+    return BridgeError.of("api_error", message, status=502)
 
 
 def waf_error() -> BridgeError:
