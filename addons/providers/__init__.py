@@ -33,7 +33,7 @@ def plugin(ptype: str) -> Plugin | None:
         return None
     try:
         codec = importlib.import_module(f"translators.providers.{name}").CODEC
-    except ModuleNotFoundError:
+    except (ModuleNotFoundError, AttributeError):  # not installed, or not complete
         return None
     try:
         mod = importlib.import_module(f"addons.providers.{name}")

@@ -23,12 +23,12 @@ from addons.pool import Account
 from addons.providers.base import Runtime as BaseRuntime
 from translators import ir
 from translators.errors import TranslationError
+from translators.providers.base import UpstreamCall
 from translators.providers.qwen import BASE_URL
 from translators.providers.qwen import parse_models
 from translators.providers.qwen import parse_new_chat
 from translators.providers.qwen import parse_signin
 from translators.providers.qwen import request
-from translators.providers.base import UpstreamCall
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +107,8 @@ class Runtime(BaseRuntime):
         if client is None:
             client = self._clients[proxy] = httpx.AsyncClient(proxy=proxy, timeout=TIMEOUT)
         try:
-            r = await client.request(call.method, call.url, content=call.body or None, headers=dict(call.headers))
+            r = await client.request(call.method, call.url, content=call.body or None,
+                                     headers=dict(call.headers))
         except httpx.HTTPError as e:
             raise TranslationError(f"Qwen ({self.url}) could not be reached: {type(e).__name__} {e}",
                                    kind="upstream_unreachable") from None

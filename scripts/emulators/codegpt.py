@@ -49,19 +49,19 @@ def offered_tools(system: str, turn: Turn) -> None:
     if TRIGGER not in system:
         return
     for m in _TOOL_RE.finditer(system):
-        name, body = m.group(1), m.group(2)
-        schema = _SCHEMA_RE.search(body)
-        if schema is None:  # free-form tool: "Input: free-form raw text"
-            turn.tools.append(name)
-            turn.tool_schemas[name] = {}
-            turn.freeform.add(name)
-            continue
-        try:
-            parsed = json.loads(schema.group(1))
-        except ValueError:
-            parsed = {}
+        name, schema = m.group(1), _SCHEMA_RE.search(m.group(2))
         turn.tools.append(name)
-        turn.tool_schemas[name] = parsed if isinstance(parsed, dict) else {}
+        turn.tool_schemas[name] = _schema(schema.group(1)) if schema else {}
+        if schema is None:  # a free-form tool: "Input: free-form raw text (not JSON)"
+            turn.freeform.add(name)
+
+
+def _schema(text: str) -> dict[str, Any]:
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
 
 
 def _cdata(text: str) -> str:

@@ -22,20 +22,30 @@ import hashlib
 import json
 import re
 import uuid
-from typing import Any, Iterator
+from typing import Any
+from typing import Iterator
 
 from .app import WireProtocol
-from .httpserver import Request, Response
+from .httpserver import Request
+from .httpserver import Response
 from .openai_common import bearer
-from .script import Decision, ToolCall, Turn, decide
-from .wire import SSE_HEADERS, estimate_tokens, json_response, now, pieces, reasoning_text
+from .script import Decision
+from .script import ToolCall
+from .script import Turn
+from .script import decide
+from .wire import SSE_HEADERS
+from .wire import estimate_tokens
+from .wire import json_response
+from .wire import now
+from .wire import pieces
+from .wire import reasoning_text
 
 TRIGGER = "<Function_bridge_Start/>"  # the prompt-tools trigger, used when the prompt shows none
 MAX_CHATS = 10_000
 
 MODELS = [
     ("qwen3-max-preview", "Qwen3-Max-Preview", ["t2t", "search", "t2i", "t2v", "artifacts", "web_dev"]),
-    ("qwen3-235b-a22b", "Qwen3-235B-A22B-2507", ["t2t", "search", "t2i", "image_edit", "t2v", "deep_research"]),
+    ("qwen3-235b-a22b", "Qwen3-235B-A22B-2507", ["t2t", "search", "t2i", "image_edit", "deep_research"]),
     ("qwen3-coder-plus", "Qwen3-Coder", ["t2t", "search", "artifacts", "web_dev"]),
     ("qwen3-30b-a3b", "Qwen3-30B-A3B-2507", ["t2t", "search"]),
     ("qwq-32b", "QwQ-32B", ["t2t", "search"]),
@@ -147,7 +157,8 @@ class Qwen(WireProtocol):
     def list_models(self, req: Request) -> Response:
         data = [_model(mid, name, types) for mid, name, types in MODELS]
         if req.route.startswith("/api/v2/"):  # the newer endpoint wraps the list (A6)
-            return json_response(200, {"success": True, "request_id": str(uuid.uuid4()), "data": {"data": data}})
+            wrapped = {"success": True, "request_id": str(uuid.uuid4()), "data": {"data": data}}
+            return json_response(200, wrapped)
         return json_response(200, {"data": data})
 
     def signin(self, req: Request) -> Response:
@@ -167,7 +178,7 @@ class Qwen(WireProtocol):
 
 def _model(mid: str, name: str, chat_types: list[str]) -> dict[str, Any]:
     meta = {"profile_image_url": "/static/favicon.png", "description": f"{name} (emulated)",
-            "capabilities": {"document": True, "vision": True, "video": True, "audio": True, "citations": True},
+            "capabilities": {"document": True, "vision": True, "video": True, "citations": True},
             "short_description": name, "max_context_length": 131072, "max_generation_length": 81920,
             "abilities": {"document": 1, "vision": 1, "thinking": 1}, "chat_type": chat_types,
             "mcp": ["code-interpreter"], "modality": ["text", "image"]}
@@ -246,12 +257,11 @@ def _cdata(text: str) -> str:
 
 def markup(calls: tuple[ToolCall, ...], trigger: str) -> str:
     """Tool calls written as the prompt-tools instructions ask: trigger line + <function_calls>."""
-    body = "".join(
-        f"<function_call>\n<tool>{c.name}</tool>\n"
-        + (f"<input>{_cdata(c.payload)}</input>" if c.freeform else f"<args_json>{_cdata(c.payload)}</args_json>")
-        + "\n</function_call>\n"
-        for c in calls
-    )
+    body = ""
+    for c in calls:
+        tag = "input" if c.freeform else "args_json"
+        body += f"<function_call>\n<tool>{c.name}</tool>\n<{tag}>{_cdata(c.payload)}</{tag}>\n"
+        body += "</function_call>\n"
     return f"{trigger}\n<function_calls>\n{body}</function_calls>"
 
 
@@ -285,8 +295,9 @@ class _Answer:
         yield self._chunk(phase, "", "finished", None)
 
     def _chunk(self, phase: str, content: str, status: str, usage: dict[str, Any] | None) -> bytes:
-        if status == "finished":
-            delta: dict[str, Any] = {"content": content, "role": "assistant", "status": status, "phase": phase}
+        if status == "finished":  # key order as captured (A4 Example 1)
+            delta: dict[str, Any] = {"content": content, "role": "assistant", "status": status,
+                                     "phase": phase}
         else:
             delta = {"role": "assistant", "content": content, "phase": phase, "status": status}
         if not self.phases:
@@ -299,12 +310,15 @@ class _Answer:
 
     def _usage(self, phase: str, sent: str, before: str) -> dict[str, Any]:
         """Cumulative, with Qwen's field names (A4, A7.7)."""
-        reasoning = estimate_tokens(before if phase == "answer" else sent) if (before or phase == "think") else 0
-        text = estimate_tokens(sent) if phase == "answer" else 0
+        if phase == "think":
+            reasoning, text = estimate_tokens(sent), 0
+        else:
+            reasoning, text = (estimate_tokens(before) if before else 0), estimate_tokens(sent)
         out = reasoning + text
         details: dict[str, int] = {"text_tokens": text}
         if reasoning:
             details["reasoning_tokens"] = reasoning
         return {"input_tokens": self.input_tokens, "output_tokens": out, "characters": 0,
-                "total_tokens": self.input_tokens + out, "input_tokens_details": {"text_tokens": self.input_tokens},
+                "total_tokens": self.input_tokens + out,
+                "input_tokens_details": {"text_tokens": self.input_tokens},
                 "output_tokens_details": details, "prompt_tokens_details": {"cached_tokens": 0}}

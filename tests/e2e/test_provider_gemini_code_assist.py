@@ -19,6 +19,7 @@ import openai
 import pytest
 
 from scripts.emulators import Ports, serve_in_thread
+from scripts.emulators.gemini_code_assist import PROJECT
 from tests.e2e.clients import WEATHER_SCHEMA
 from tests.harness import CLIENT_KEY
 from tests.harness import UPSTREAM_KEY
@@ -183,10 +184,15 @@ def gemini_bridge(emu: Ports, tmp_path_factory: pytest.TempPathFactory) -> Itera
     token_file.write_text(json.dumps({"access_token": "ya29.expired", "refresh_token": UPSTREAM_KEY,
                                       "expiry_date": int((time.time() - 10) * 1000)}))
     base = emu.url("gemini")
-    config = {"client_keys": [CLIENT_KEY], "providers": {"gemini": {
-        "type": "gemini", "base_url": base, "models": ["gemini-2.5-pro"],
-        "accounts": [{"name": "me", "token_file": str(token_file)}],
-        "options": {"token_url": base + "/token", "client_secret": "s", "onboard_poll_interval": 0.01}}}}
+    options = {"token_url": base + "/token", "client_secret": "s", "onboard_poll_interval": 0.01}
+    static = {"access_token": UPSTREAM_KEY, "project_id": PROJECT}  # no token or discovery call to fault
+    config = {"client_keys": [CLIENT_KEY], "providers": {
+        "gemini": {"type": "gemini", "base_url": base, "options": options,
+                   "accounts": [{"name": "me", "token_file": str(token_file)}]},
+        "static": {"type": "gemini", "base_url": base, "options": options, "accounts": [static]},
+        # a 429 cools its account down: two accounts, used by the 429 test only
+        "limited": {"type": "gemini", "base_url": base, "options": options,
+                    "accounts": [{**static, "name": "a"}, {**static, "name": "b"}]}}}
     proc = BridgeProcess(config, work)
     yield proc
     proc.stop()
@@ -223,12 +229,12 @@ def test_429_retry_info_becomes_retry_after(gemini_bridge: BridgeProcess, faulty
     faulty.set_fault("429", 2)
     client = openai.OpenAI(base_url=gemini_bridge.url + "/v1", api_key=CLIENT_KEY, max_retries=0, timeout=30)
     with pytest.raises(openai.RateLimitError) as e:
-        client.chat.completions.create(model="gemini/gemini-2.5-pro", messages=[{"role": "user", "content": "x"}])
+        client.chat.completions.create(model="limited/gemini-2.5-pro", messages=[{"role": "user", "content": "x"}])
     assert e.value.response.headers["retry-after"] == "2"
     assert "exhausted your capacity" in e.value.message
     claude = anthropic.Anthropic(base_url=gemini_bridge.url, api_key=CLIENT_KEY, max_retries=0, timeout=30)
     with pytest.raises(anthropic.RateLimitError) as ae:
-        claude.messages.create(model="gemini/gemini-2.5-pro", max_tokens=10, stream=True,
+        claude.messages.create(model="limited/gemini-2.5-pro", max_tokens=10, stream=True,
                                messages=[{"role": "user", "content": "x"}])
     assert ae.value.response.headers["retry-after"] == "2" and ae.value.body["error"]["type"] == "rate_limit_error"
 
@@ -238,16 +244,16 @@ def test_error_with_status_200(gemini_bridge: BridgeProcess, faulty: Any, stream
     faulty.set_fault("error200", 1)
     claude = anthropic.Anthropic(base_url=gemini_bridge.url, api_key=CLIENT_KEY, max_retries=0, timeout=30)
     with pytest.raises(anthropic.APIStatusError) as e:
-        claude.messages.create(model="gemini/gemini-2.5-pro", max_tokens=10, stream=stream,
+        claude.messages.create(model="static/gemini-2.5-pro", max_tokens=10, stream=stream,
                                messages=[{"role": "user", "content": "x"}])
-    assert e.value.status_code == 502 and e.value.body["error"]["message"] == "Internal error encountered."
+    assert e.value.status_code == 500 and e.value.body["error"]["message"] == "Internal error encountered."
 
 
 def test_garbage_stream_is_a_stream_error(gemini_bridge: BridgeProcess, faulty: Any) -> None:
     faulty.set_fault("garbage", 1)
     with httpx.stream("POST", gemini_bridge.url + "/v1/chat/completions", timeout=30,
                       headers={"authorization": f"Bearer {CLIENT_KEY}"},
-                      json={"model": "gemini/gemini-2.5-pro", "stream": True,
+                      json={"model": "static/gemini-2.5-pro", "stream": True,
                             "messages": [{"role": "user", "content": "x"}]}) as r:
         body = r.read().decode()
     assert r.status_code == 200 and '"error"' in body and body.rstrip().endswith("data: [DONE]")
@@ -257,7 +263,7 @@ def test_server_error_is_502(gemini_bridge: BridgeProcess, faulty: Any) -> None:
     faulty.set_fault("500", 1)
     client = openai.OpenAI(base_url=gemini_bridge.url + "/v1", api_key=CLIENT_KEY, max_retries=0, timeout=30)
     with pytest.raises(openai.APIStatusError) as e:
-        client.chat.completions.create(model="gemini/gemini-2.5-pro", messages=[{"role": "user", "content": "x"}])
+        client.chat.completions.create(model="static/gemini-2.5-pro", messages=[{"role": "user", "content": "x"}])
     assert e.value.status_code == 502
 
 

@@ -25,6 +25,7 @@ SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}}, "require
 CHAT_WEATHER = {"type": "function", "function": {"name": "get_weather", "description": "Weather for a city.",
                                                  "parameters": SCHEMA}}
 COMPLETIONS = "/api/v2/chat/completions"
+FAULTY_MODEL = "qwen/qwen3-max-preview"
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +47,8 @@ def test_models_listed(oa: openai.OpenAI) -> None:
 
 
 def test_chat_non_stream(oa: openai.OpenAI) -> None:
-    r = oa.chat.completions.create(model=MODEL, messages=[{"role": "system", "content": "Be brief."},
-                                                          {"role": "user", "content": "Reply with ACC-QWEN01."}])
+    r = oa.chat.completions.create(model=MODEL, messages=[
+        {"role": "system", "content": "Be brief."}, {"role": "user", "content": "Reply with ACC-QWEN01."}])
     assert r.choices[0].message.content == "ACK ACC-QWEN01" and r.choices[0].finish_reason == "stop"
     assert r.usage.prompt_tokens > 0 and r.usage.completion_tokens > 0
 
@@ -61,7 +62,8 @@ def test_chat_stream(oa: openai.OpenAI) -> None:
 
 
 def test_chat_reasoning_from_thinking_suffix(oa: openai.OpenAI) -> None:
-    r = oa.chat.completions.create(model=MODEL + "-thinking", messages=[{"role": "user", "content": "ACC-THINK1"}])
+    r = oa.chat.completions.create(model=MODEL + "-thinking",
+                                   messages=[{"role": "user", "content": "ACC-THINK1"}])
     m = r.choices[0].message
     assert m.content == "ACK ACC-THINK1" and "answer with text" in (getattr(m, "reasoning_content", "") or "")
 
@@ -72,14 +74,15 @@ def test_chat_tool_round_trip(oa: openai.OpenAI, stream: bool) -> None:
     if stream:
         calls: dict[int, dict[str, Any]] = {}
         finish = None
-        for c in oa.chat.completions.create(model=MODEL, messages=messages, tools=[CHAT_WEATHER], stream=True):
+        for c in oa.chat.completions.create(model=MODEL, messages=messages, tools=[CHAT_WEATHER],
+                                            stream=True):
             for tc in (c.choices[0].delta.tool_calls or []) if c.choices else []:
                 call = calls.setdefault(tc.index, {"id": tc.id, "name": tc.function.name, "arguments": ""})
                 call["arguments"] += tc.function.arguments or ""
             finish = (c.choices[0].finish_reason if c.choices else None) or finish
         assert finish == "tool_calls"
-        tool_calls = [{"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}}
-                      for c in calls.values()]
+        tool_calls = [{"id": c["id"], "type": "function",
+                       "function": {"name": c["name"], "arguments": c["arguments"]}} for c in calls.values()]
     else:
         r = oa.chat.completions.create(model=MODEL, messages=messages, tools=[CHAT_WEATHER])
         assert r.choices[0].finish_reason == "tool_calls" and not r.choices[0].message.content
@@ -157,7 +160,8 @@ def test_responses_tool_round_trip(oa: openai.OpenAI) -> None:
     assert len(calls) == 1 and json.loads(calls[0].arguments) == {"city": "Tokyo"}
     inp += [calls[0].model_dump(exclude_none=True),
             {"type": "function_call_output", "call_id": calls[0].call_id, "output": "ACC-SNOW3 snow"}]
-    assert oa.responses.create(model=MODEL, input=inp, tools=[weather]).output_text == "Tool result: ACC-SNOW3 snow"
+    r2 = oa.responses.create(model=MODEL, input=inp, tools=[weather])
+    assert r2.output_text == "Tool result: ACC-SNOW3 snow"
 
 
 # ---- upstream errors, through a bridge of our own ----
@@ -188,10 +192,10 @@ def fault(faulty: tuple[BridgeProcess, Any]) -> Iterator[Any]:
     emulator.__dict__.pop("_take_fault", None)
 
 
-def _chat(bridge: BridgeProcess, stream: bool = False, model: str = "qwen/qwen3-max-preview") -> httpx.Response:
+def _chat(bridge: BridgeProcess, stream: bool = False, model: str = FAULTY_MODEL) -> httpx.Response:
+    body = {"model": model, "stream": stream, "messages": [{"role": "user", "content": "hi"}]}
     return httpx.post(bridge.url + "/v1/chat/completions", headers={"authorization": f"Bearer {CLIENT_KEY}"},
-                      json={"model": model, "stream": stream, "messages": [{"role": "user", "content": "hi"}]},
-                      timeout=30)
+                      json=body, timeout=30)
 
 
 @pytest.mark.parametrize("route", [COMPLETIONS, "/api/v2/chats/new"])
@@ -215,11 +219,11 @@ def test_500_and_garbage_reach_anthropic_client(faulty: Any, fault: Any) -> None
     client = anthropic.Anthropic(base_url=faulty[0].url, api_key=CLIENT_KEY, max_retries=0, timeout=30)
     fault("500")
     with pytest.raises(anthropic.APIStatusError) as e:
-        client.messages.create(model="qwen/qwen3-max-preview", max_tokens=50, messages=[{"role": "user", "content": "x"}])
+        client.messages.create(model=FAULTY_MODEL, max_tokens=50, messages=[{"role": "user", "content": "x"}])
     assert e.value.status_code == 500 and e.value.body["type"] == "error"
     fault("garbage")
     with pytest.raises(anthropic.APIStatusError):
-        with client.messages.stream(model="qwen/qwen3-max-preview", max_tokens=50,
+        with client.messages.stream(model=FAULTY_MODEL, max_tokens=50,
                                     messages=[{"role": "user", "content": "x"}]) as s:
             s.get_final_message()
 

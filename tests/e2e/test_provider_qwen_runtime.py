@@ -53,7 +53,8 @@ def test_context_creates_a_chat(qwen: Ports) -> None:
     rt = runtime(qwen.url("qwen"), {"headers": {"bx-v": "2.5.31"}})
     ctx = run(rt, rt.context(Account("qwen", 0, {"api_key": KEY}), REQ))
     assert ctx["chat_id"] in qwen.emulators["qwen"].protocol.chats and ctx["fid"]
-    assert ctx["base_url"] == qwen.url("qwen") and ctx["api_key"] == KEY and ctx["headers"] == {"bx-v": "2.5.31"}
+    assert ctx["base_url"] == qwen.url("qwen") and ctx["api_key"] == KEY
+    assert ctx["headers"] == {"bx-v": "2.5.31"}
     sent = qwen.emulators["qwen"].requests[-1]
     assert sent.route == "/api/v2/chats/new" and sent.headers["bx-v"] == "2.5.31"
 

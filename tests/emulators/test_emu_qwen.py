@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Iterator
+from typing import Any
+from typing import Iterator
 
 import httpx
 import pytest
 
-from scripts.emulators import Ports, serve_in_thread
-from scripts.emulators.qwen import read_turn, split_turns
+from scripts.emulators import Ports
+from scripts.emulators import serve_in_thread
+from scripts.emulators.qwen import read_turn
+from scripts.emulators.qwen import split_turns
 
 KEY = "eyJhbGciOiJIUzI1NiJ9.emulated.token"
 HTTP = httpx.Client(timeout=10)
@@ -20,9 +23,10 @@ TOOLS_SYSTEM = (
     '1. <tool name="get_weather">\nDescription: Weather for a city.\n'
     'Arguments (JSON schema): {"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}\n'
     "</tool>\n\n"
-    '2. <tool name="apply_patch">\nDescription: (none)\nInput: free-form raw text (not JSON), written in <input> '
-    "instead of <args_json>.\n</tool>\n\n"
-    "How to call tools:\n- Start a new line with exactly <Function_bridge_Start/> (alone on its line), like this:\n"
+    '2. <tool name="apply_patch">\nDescription: (none)\n'
+    "Input: free-form raw text (not JSON), written in <input> instead of <args_json>.\n</tool>\n\n"
+    "How to call tools:\n"
+    "- Start a new line with exactly <Function_bridge_Start/> (alone on its line), like this:\n"
     "<Function_bridge_Start/>\n<function_calls>\n<function_call>\n<tool>TOOL_NAME</tool>\n"
     '<args_json><![CDATA[{"argument_name": "value"}]]></args_json>\n</function_call>\n</function_calls>'
 )
@@ -52,9 +56,10 @@ def new_chat(qwen: Ports) -> str:
     return r.json()["data"]["id"]
 
 
-def body(content: Any, thinking: bool = False, incremental: bool = True, phase: bool = True) -> dict[str, Any]:
+def body(content: Any, thinking: bool = False, incremental: bool = True, phase: bool = True) -> dict:
     fc = {"thinking_enabled": thinking, **({"output_schema": "phase"} if phase else {})}
-    return {"stream": True, "incremental_output": incremental, "model": "qwen3-235b-a22b", "chat_mode": "normal",
+    return {"stream": True, "incremental_output": incremental, "model": "qwen3-235b-a22b",
+            "chat_mode": "normal",
             "messages": [{"role": "user", "content": content, "feature_config": fc, "chat_type": "t2t"}]}
 
 
@@ -84,12 +89,12 @@ def test_stream_bytes_as_captured(qwen: Ports) -> None:
     assert rest.startswith('data: {"choices": [{"delta": {"role": "assistant", "content": "')
     events = chunks(r)
     assert answer(events) == "ACK ACC-QW01"
-    typing = [e for e in events[1:] if e["choices"][0]["delta"]["status"] == "typing" and e["choices"][0]["delta"]["content"]]
-    assert len(typing) >= 2
+    deltas = [e["choices"][0]["delta"] for e in events[1:]]
+    assert len([d for d in deltas if d["status"] == "typing" and d["content"]]) >= 2
     outs = [e["usage"]["output_tokens"] for e in events if "usage" in e]
     assert outs == sorted(outs) and outs[-1] > 0 and events[1]["usage"]["input_tokens"] > 0
-    assert events[-1] == {"choices": [{"delta": {"content": "", "role": "assistant", "status": "finished",
-                                                 "phase": "answer"}}], "response_id": events[1]["response_id"]}
+    finished = {"content": "", "role": "assistant", "status": "finished", "phase": "answer"}
+    assert events[-1] == {"choices": [{"delta": finished}], "response_id": events[1]["response_id"]}
 
 
 def test_thinking_phase_and_cumulative_mode(qwen: Ports) -> None:
@@ -134,13 +139,15 @@ def test_tool_results_end_the_conversation(qwen: Ports) -> None:
 
 
 def test_no_tools_without_instructions(qwen: Ports) -> None:
-    assert answer(chunks(complete(qwen, "What is the weather in Paris?"))) == "Hello from the scripted upstream."
+    text = answer(chunks(complete(qwen, "What is the weather in Paris?")))
+    assert text == "Hello from the scripted upstream."
 
 
 def test_read_turn() -> None:
     assert split_turns("just a prompt\n\nuser: not a role") == [("user", "just a prompt\n\nuser: not a role")]
-    turn = read_turn("system: s\n\nuser: first ACC-A1\n\nassistant: a\n\nuser: "
-                     '<tool_result id="1">\nr1\n</tool_result>\n\nuser: <tool_result id="2">\nr2\n</tool_result>')
+    turn = read_turn("system: s\n\nuser: first ACC-A1\n\nassistant: a\n\n"
+                     'user: <tool_result id="1">\nr1\n</tool_result>\n\n'
+                     'user: <tool_result id="2">\nr2\n</tool_result>')
     assert turn.tool_results == ["r1", "r2"] and turn.prompt == "first ACC-A1" and turn.tools == []
     turn = read_turn(TOOLS_SYSTEM + "\n\nuser: hello")
     assert turn.tools == ["get_weather", "apply_patch"] and turn.freeform == {"apply_patch"}
@@ -156,7 +163,8 @@ def test_stream_false_still_streams(qwen: Ports) -> None:
 
 def test_errors(qwen: Ports) -> None:
     r = HTTP.post(qwen.url("qwen") + "/api/v2/chats/new", headers=auth("wrong"), json={})
-    assert r.status_code == 401 and r.json()["data"]["code"] == "Unauthorized" and r.json()["success"] is False
+    assert r.status_code == 401 and r.json()["success"] is False
+    assert r.json()["data"]["code"] == "Unauthorized"
     r = HTTP.post(qwen.url("qwen") + "/api/v2/chat/completions", headers=auth(), json=body("hi"))
     assert r.status_code == 400 and r.json()["data"]["code"] == "Bad_Request"
     r = complete(qwen, "hi", chat_id="no-such-chat")
@@ -198,7 +206,8 @@ def test_faults(qwen: Ports) -> None:
     chat_id = new_chat(qwen)
     url = qwen.url("qwen") + f"/api/v2/chat/completions?chat_id={chat_id}"
     r = HTTP.post(url, headers={**auth(), "x-emulator-fault": "429"}, json=body("hi"))
-    assert r.status_code == 429 and r.headers["retry-after"] == "1" and r.json()["data"]["code"] == "RateLimited"
+    assert r.status_code == 429 and r.headers["retry-after"] == "1"
+    assert r.json()["data"]["code"] == "RateLimited"
     r = HTTP.post(url, headers={**auth(), "x-emulator-fault": "error200"}, json=body("hi"))
     assert r.status_code == 200 and r.headers["content-type"] == "application/json"
     assert r.json()["success"] is False and "internal error" in r.json()["data"]["details"]

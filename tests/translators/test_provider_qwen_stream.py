@@ -17,7 +17,7 @@ from translators.sse import SSEParser
 from translators.transforms.prompt_tools import PromptToolStream
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "qwen"
-REQ = ir.ChatRequest(model="qwen/qwen3-235b-a22b", messages=(ir.Message("user", (ir.Text("hi"),)),), stream=True)
+REQ = ir.ChatRequest(model="qwen/m", messages=(ir.Message("user", (ir.Text("hi"),)),), stream=True)
 CREATED = b'data: {"response.created":{"chat_id": "c1", "parent_id": "p1", "response_id":"r1"}} \n\n'
 
 
@@ -50,15 +50,16 @@ def text_of(events: list[ir.StreamEvent], kind: str = "text") -> str:
 
 
 def chunk(content: str, phase: str = "answer", status: str = "typing") -> bytes:
-    return (f'data: {{"choices": [{{"delta": {{"role": "assistant", "content": "{content}", "phase": "{phase}", '
-            f'"status": "{status}"}}}}], "response_id": "r1"}}\n\n').encode()
+    delta = f'{{"role": "assistant", "content": "{content}", "phase": "{phase}", "status": "{status}"}}'
+    return f'data: {{"choices": [{{"delta": {delta}}}], "response_id": "r1"}}\n\n'.encode()
 
 
 def test_note_example_1_plain_answer() -> None:
     events = every_cut(fixture("plain_answer"))
     assert events == [
         ir.MessageStart("d2c3b4a5-9687-4f1e-8d2c-3b4a59687f1e", None),
-        ir.BlockStart(0, ir.Text("")), ir.BlockDelta(0, "text", "17"), ir.BlockDelta(0, "text", " × 19 = 323."),
+        ir.BlockStart(0, ir.Text("")),
+        ir.BlockDelta(0, "text", "17"), ir.BlockDelta(0, "text", " × 19 = 323."),
         ir.BlockStop(0),
         ir.MessageDelta("end_turn", ir.Usage(input=27, output=9)), ir.MessageStop()]
 
@@ -84,7 +85,8 @@ def test_cumulative_text_is_deduplicated() -> None:
     """Part C: without incremental output each chunk repeats the text so far."""
     data = CREATED + chunk("17") + chunk("17 × 19") + chunk("17 × 19 = 323.") + chunk("", status="finished")
     events = every_cut(data)
-    assert text_of(events) == "17 × 19 = 323." and len([e for e in events if isinstance(e, ir.BlockDelta)]) == 3
+    assert text_of(events) == "17 × 19 = 323."
+    assert len([e for e in events if isinstance(e, ir.BlockDelta)]) == 3
 
 
 def test_repeated_final_text_adds_nothing() -> None:
@@ -103,11 +105,13 @@ def test_cumulative_shorter_repeat_adds_nothing() -> None:
 
 
 def test_thinking_summary_and_other_phases() -> None:
-    summary = (b'data: {"choices": [{"delta": {"role": "assistant", "content": "", "phase": "thinking_summary", '
-               b'"extra": {"summary_title": {"content": ["Calc"]}, "summary_thought": {"content": ["19 is close '
-               b'to 20."]}}, "status": "typing"}}], "response_id": "r1"}\n\n')
-    search = (b'data: {"choices": [{"delta": {"role": "function", "content": "", "name": "web_search", "extra": '
-              b'{"web_search_info": []}, "phase": "web_search", "status": "finished"}}], "response_id": "r1"}\n\n')
+    summary = (b'data: {"choices": [{"delta": {"role": "assistant", "content": "", '
+               b'"phase": "thinking_summary", "extra": {"summary_title": {"content": ["Calc"]}, '
+               b'"summary_thought": {"content": ["19 is close to 20."]}}, "status": "typing"}}], '
+               b'"response_id": "r1"}\n\n')
+    search = (b'data: {"choices": [{"delta": {"role": "function", "content": "", "name": "web_search", '
+              b'"extra": {"web_search_info": []}, "phase": "web_search", "status": "finished"}}], '
+              b'"response_id": "r1"}\n\n')
     info = b'data: {"response.info": {"action": "keep_alive", "chat_id": "c1"}}\n\n'
     events = every_cut(CREATED + summary + search + info + chunk("323") + chunk("", status="finished"))
     assert text_of(events, "thinking") == "19 is close to 20." and text_of(events) == "323"
@@ -115,9 +119,10 @@ def test_thinking_summary_and_other_phases() -> None:
 
 def test_no_phase_is_answer_text() -> None:
     """Without output_schema "phase" chunks carry no phase (A7.3): still the answer."""
-    data = CREATED + (b'data: {"choices": [{"delta": {"role": "assistant", "content": "ok", "status": "typing"}}]}'
-                      b'\n\ndata: {"choices": [{"delta": {"role": "assistant", "content": "", "status": "finished"}}]}'
-                      b'\n\n')
+    data = CREATED + (b'data: {"choices": [{"delta": {"role": "assistant", "content": "ok", '
+                      b'"status": "typing"}}]}\n\n'
+                      b'data: {"choices": [{"delta": {"role": "assistant", "content": "", '
+                      b'"status": "finished"}}]}\n\n')
     events = every_cut(data)
     assert text_of(events) == "ok" and isinstance(events[-1], ir.MessageStop)
 
@@ -133,7 +138,8 @@ def test_error_event_with_status_200(code: str, status: int, kind: str) -> None:
 
 
 def test_envelope_inside_the_stream() -> None:
-    env = b'data: {"success": false, "request_id": "x", "data": {"code": "RateLimited", "details": "limit", "num": 4}}\n\n'
+    env = (b'data: {"success": false, "request_id": "x", "data": {"code": "RateLimited", "details": "limit", '
+           b'"num": 4}}\n\n')
     assert decode(env) == [ir.StreamError(429, "rate_limit", "Qwen: limit (RateLimited)")]
 
 
@@ -166,7 +172,8 @@ def test_prompt_tool_markup_becomes_a_tool_call_for_chat_client() -> None:
     markup = ('<Function_bridge_Start/>\\n<function_calls>\\n<function_call>\\n<tool>get_weather</tool>\\n'
               '<args_json><![CDATA[{\\"city\\":\\"Paris\\"}]]></args_json>\\n</function_call>\\n</function_calls>')
     data = CREATED + chunk(markup[:50]) + chunk(markup[50:]) + chunk("", status="finished")
-    pipe = StreamPipeline(CODEC.stream_decoder(req), CHAT.stream_encoder(req, ids), [PromptToolStream(req, ids)])
+    pipe = StreamPipeline(CODEC.stream_decoder(req), CHAT.stream_encoder(req, ids),
+                          [PromptToolStream(req, ids)])
     out = b"".join(b for i in range(len(data)) for b in pipe.feed(data[i:i + 1])) + b"".join(pipe.flush())
     assert b'"name":"get_weather"' in out and b'{\\"city\\":\\"Paris\\"}' in out
     assert b'"finish_reason":"tool_calls"' in out and b"Function_bridge" not in out

@@ -72,7 +72,8 @@ def decode_sse(body: bytes) -> ir.ChatResponse:
 
 
 def _raise(err: BridgeError) -> TranslationError:
-    return TranslationError(err.message, kind=err.kind, code=err.code, status=err.status, retry_after=err.retry_after)
+    return TranslationError(err.message, kind=err.kind, code=err.code, status=err.status,
+                            retry_after=err.retry_after)
 
 
 def check(status: int, headers: Mapping[str, str], body: bytes) -> Any:

@@ -27,7 +27,7 @@ def from_object(obj: Any, status: int = 200) -> BridgeError | None:
         err = obj["error"]
         return classify(_str(err.get("code")), _str(err.get("details") or err.get("message")), status)
     if obj.get("success") is False:  # the envelope (A5)
-        data = obj.get("data") if isinstance(obj.get("data"), dict) else {}
+        data: dict[str, Any] = obj["data"] if isinstance(obj.get("data"), dict) else {}
         return classify(_str(data.get("code")), _str(data.get("details") or data.get("message")), status,
                         data.get("num"))
     if "requestInfo" in obj:

@@ -109,7 +109,8 @@ def models_call(ctx: Mapping[str, Any]) -> UpstreamCall:
 def signin_call(ctx: Mapping[str, Any], email: str, password: str) -> UpstreamCall:
     """Password login (A1.2): the password travels as its lowercase hex SHA-256."""
     body = orjson.dumps({"email": email, "password": hashlib.sha256(password.encode()).hexdigest()})
-    return UpstreamCall(base_url(ctx) + SIGNIN_PATH, body, {"content-type": "application/json"}, streams=False)
+    return UpstreamCall(base_url(ctx) + SIGNIN_PATH, body, {"content-type": "application/json"},
+                        streams=False)
 
 
 # ---- the completion (A2.2) ----
@@ -126,10 +127,12 @@ def build(req: ir.ChatRequest, model: str, ctx: Mapping[str, Any], ids: ir.Ids) 
         "fid": str(ctx.get("fid") or ids.new("fid-")), "parentId": None, "childrenIds": [], "role": "user",
         "content": content(req), "user_action": "chat", "files": [], "timestamp": now, "models": [spec.model],
         "chat_type": spec.chat_type, "feature_config": feature_config(req.reasoning, thinking),
-        "extra": {"meta": {"subChatType": spec.chat_type}}, "sub_chat_type": spec.chat_type, "parent_id": None,
+        "extra": {"meta": {"subChatType": spec.chat_type}}, "sub_chat_type": spec.chat_type,
+        "parent_id": None,
     }
     body = {"stream": True, "version": "2.1", "incremental_output": True, "chat_id": chat_id,
-            "chat_mode": "normal", "model": spec.model, "parent_id": None, "messages": [message], "timestamp": now}
+            "chat_mode": "normal", "model": spec.model, "parent_id": None, "messages": [message],
+            "timestamp": now}
     url = f"{base_url(ctx)}{COMPLETIONS_PATH}?chat_id={quote(chat_id, safe='')}"
     return UpstreamCall(url, orjson.dumps(body), headers(ctx, "text/event-stream"))
 

@@ -59,7 +59,7 @@ class QwenStreamDecoder:
         try:
             obj = orjson.loads(data)
         except orjson.JSONDecodeError:
-            return self._fail(BridgeError.of("api_error", "Qwen sent a malformed stream chunk.", status=502))
+            return self._fail(_broken("Qwen sent a malformed stream chunk."))
         err = from_object(obj)
         if err is not None:
             return self._fail(err)
@@ -84,10 +84,9 @@ class QwenStreamDecoder:
         if self.done:
             return []
         if not self.started:
-            return self._fail(BridgeError.of("api_error", "Qwen closed the stream without an answer.", status=502))
+            return self._fail(_broken("Qwen closed the stream without an answer."))
         if not self.answered:
-            return self._fail(BridgeError.of("api_error", "Qwen's stream ended before the answer was finished.",
-                                             status=502))
+            return self._fail(_broken("Qwen's stream ended before the answer was finished."))
         out: list[ir.StreamEvent] = []
         self._close(out)
         self.done = True
@@ -106,7 +105,8 @@ class QwenStreamDecoder:
         elif phase in ANSWER_PHASES and delta.get("role", "assistant") == "assistant":
             self._text("text", delta.get("content"), final, out)
             self.answered = self.answered or final
-        if final and self.open is not None and self.open[0] == ("thinking" if phase in THINK_PHASES else "text"):
+        kind = "thinking" if phase in THINK_PHASES else "text"
+        if final and self.open is not None and self.open[0] == kind:
             self._close(out)
 
     def _text(self, kind: str, text: Any, final: bool, out: list[ir.StreamEvent]) -> None:
@@ -134,6 +134,10 @@ class QwenStreamDecoder:
         return out + [ir.StreamError(err.status, err.kind, err.message)]
 
 
+def _broken(message: str) -> BridgeError:
+    return BridgeError.of("api_error", message, status=502)
+
+
 def summary_text(extra: Any) -> str:
     """`thinking_format: "summary"` puts the reasoning in extra.summary_thought.content[] (A2.2, A4)."""
     thought = extra.get("summary_thought") if isinstance(extra, dict) else None
@@ -143,12 +147,16 @@ def summary_text(extra: Any) -> str:
 
 def parse_usage(u: dict[str, Any]) -> ir.Usage:
     """Qwen's names (input_tokens/output_tokens), not OpenAI's (A7.7); OpenAI's accepted as well."""
-    out_details = u.get("output_tokens_details") or u.get("completion_tokens_details") or {}
-    in_details = u.get("prompt_tokens_details") or u.get("input_tokens_details") or {}
+    out_details = _dict(u.get("output_tokens_details") or u.get("completion_tokens_details"))
+    in_details = _dict(u.get("prompt_tokens_details") or u.get("input_tokens_details"))
     return ir.Usage(input=_int(u.get("input_tokens", u.get("prompt_tokens"))),
                     output=_int(u.get("output_tokens", u.get("completion_tokens"))),
-                    cache_read=_int(in_details.get("cached_tokens") if isinstance(in_details, dict) else 0),
-                    reasoning=_int(out_details.get("reasoning_tokens") if isinstance(out_details, dict) else 0))
+                    cache_read=_int(in_details.get("cached_tokens")),
+                    reasoning=_int(out_details.get("reasoning_tokens")))
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _int(value: Any) -> int:
