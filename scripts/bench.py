@@ -314,7 +314,7 @@ async def load_count(port: int, total: int, nconn: int) -> int:
     return bad[0]
 
 
-async def load_streams(port: int, sz: Sizes) -> dict[str, float]:
+async def load_streams(port: int, pid: int, sz: Sizes) -> dict[str, float]:
     """(c): sz.streams concurrent connections, each streaming sz.stream_waves answers of
     sz.stream_tokens tokens one after the other; SSE events received per second."""
     req = make_request(port, stream=True, tokens=sz.stream_tokens)
@@ -335,12 +335,13 @@ async def load_streams(port: int, sz: Sizes) -> dict[str, float]:
             events += r.events
             bad += r.status != 200 or r.events != expected
 
-    t0 = time.perf_counter()
+    cpu0, t0 = cpu_seconds(pid), time.perf_counter()
     await asyncio.gather(*(one(c) for c in conns))
-    el = time.perf_counter() - t0
+    el, cpu = time.perf_counter() - t0, cpu_seconds(pid) - cpu0
     for c in conns:
         c.transport.close()  # type: ignore[union-attr]
-    return {"chunks_per_s": events / el, "events": events, "errors": bad, "seconds": el}
+    return {"chunks_per_s": events / el, "cpu_us_per_chunk": cpu / max(events, 1) * 1e6,
+            "stream_cpu_pct": cpu / el * 100, "events": events, "errors": bad, "seconds": el}
 
 
 async def load_ttfc(port: int, sz: Sizes) -> dict[str, float]:
@@ -533,6 +534,8 @@ ROWS = [  # key, label, fmt, better, target kind, target value
     ("client_cpu_pct", "   load-client CPU % in (a)", "{:.0f}", None, None, None),
     ("upstream_cpu_pct", "   upstream CPU % in (a)", "{:.0f}", None, None, None),
     ("chunks_per_s", "c. stream chunks/s", "{:.0f}", HIGHER, "ratio>=", 0.7),
+    ("cpu_us_per_chunk", "   proxy CPU us/chunk", "{:.1f}", LOWER, None, None),
+    ("stream_cpu_pct", "   proxy CPU % of a core in (c)", "{:.0f}", None, None, None),
     ("ttfc_median_ms", "d. TTFC median (ms)", "{:.2f}", LOWER, "plus<=", 2.0),
     ("ttfc_p90_ms", "   TTFC p90 (ms)", "{:.2f}", LOWER, None, None),
     ("idle_rss_mb", "e. RSS before slow streams (MB)", "{:.1f}", None, None, None),
@@ -601,7 +604,7 @@ async def one_round(p: Proc, upstream_pid: int, sz: Sizes) -> dict[str, Any]:
     rec: dict[str, Any] = {}
     rec.update(await load_duration(p.port, p.pid, upstream_pid, sz))
     errors = rec.pop("errors")
-    for part in (await load_streams(p.port, sz), await load_ttfc(p.port, sz)):
+    for part in (await load_streams(p.port, p.pid, sz), await load_ttfc(p.port, sz)):
         errors += part.pop("errors")
         rec.update(part)
     rec["errors"] = errors
@@ -622,7 +625,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     procs = proxies(up_port, tmp, variants)
     raw: dict[str, dict[str, Any]] = {v: {"rounds": []} for v in variants}
     failed: dict[str, str] = {}
-    print(f"bench: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}, upstream :{up_port}, "
+    load_average = os.getloadavg()[0]
+    print(f"bench: {os.cpu_count()} CPUs, load average {load_average:.2f}, upstream :{up_port}, "
           f"variants {', '.join(variants)}{' (quick)' if args.quick else ''}", flush=True)
     try:
         # (e) and (f), one variant at a time, each on a fresh process; the process of (f) stays up
@@ -676,9 +680,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 better = next((row[3] for row in ROWS if row[0] == key), None)
                 pick = {HIGHER: max, LOWER: min}.get(better, statistics.median)  # type: ignore[arg-type]
                 s[key] = pick(vals)
-            best = max(rounds, key=lambda rd: rd["rps"])  # CPU shares go with the best (a) round
+            best = max(rounds, key=lambda rd: rd["rps"])  # CPU shares go with the best round
             for key in ("proxy_cpu_pct", "client_cpu_pct", "upstream_cpu_pct"):
                 s[key] = best[key]
+            s["stream_cpu_pct"] = max(rounds, key=lambda rd: rd["chunks_per_s"])["stream_cpu_pct"]
             s["errors"] = sum(rd["errors"] for rd in rounds)
         mem, slow = raw[v].get("memory", {}), raw[v].get("slow", {})
         s.update({k: mem[k] for k in ("rss_first_mb", "rss_total_mb", "growth_pct") if k in mem})
@@ -686,7 +691,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         s["errors"] = s.get("errors", 0) + mem.get("errors", 0) + slow.get("errors", 0)
         summary[v] = s
     return {"sizes": sz.__dict__, "variants": variants, "failed": failed, "raw": raw, "summary": summary,
-            "seconds": time.perf_counter() - t_start, "logs": str(tmp),
+            "seconds": time.perf_counter() - t_start, "logs": str(tmp), "load_average": load_average,
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version()}}
 
 
@@ -709,6 +714,13 @@ def main(argv: list[str] | None = None) -> int:
           f"{sz['mem_first']} vs {sz['mem_total']} requests; (a)-(d): best of {sz['rounds']} interleaved "
           "round(s)")
     print(render(res["summary"], [v for v in res["variants"] if v not in res["failed"]]))
+    starved = [v for v, s in res["summary"].items()
+               if min(s.get("proxy_cpu_pct", 100), s.get("stream_cpu_pct", 100)) < 85]
+    if starved:
+        print(f"\nnote: {', '.join(starved)} got less than 85% of a core in (a) or (c) although the load "
+              f"kept it busy: the machine is\nbusy (load average at start {res['load_average']:.2f}), so "
+              "the req/s and chunks/s ratios are unreliable; the CPU-per-request\nand CPU-per-chunk ratios "
+              "hold better under contention.")
     for name, err in res["failed"].items():
         print(f"\n{name} FAILED: {err}")
     if res["failed"]:

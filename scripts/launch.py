@@ -60,7 +60,9 @@ def plugin_demos() -> list[str]:
     from addons.providers import available
     from scripts.emulators.server import PROTOCOLS
 
-    return [t for t in available() if t in PROTOCOLS]
+    from addons.providers import plugin
+
+    return [t for t in available() if t in PROTOCOLS and getattr(plugin(t).module, "demo_provider", None)]
 
 
 def start_emulators() -> tuple[subprocess.Popen[str], dict[str, int]]:

@@ -81,8 +81,9 @@ def parse_credential(raw: dict[str, Any]) -> Credential:
     if isinstance(raw.get("token"), dict):
         raw = {**raw, **raw["token"]}
     access = raw.get("access_token") or (raw["token"] if isinstance(raw.get("token"), str) else None)
-    return Credential(access or None, raw.get("refresh_token") or None, _expiry(raw), raw.get("client_id") or None,
-                      raw.get("client_secret") or None, raw.get("project_id") or None)
+    return Credential(access or None, raw.get("refresh_token") or None, _expiry(raw),
+                      raw.get("client_id") or None, raw.get("client_secret") or None,
+                      raw.get("project_id") or None)
 
 
 def updated_file(raw: dict[str, Any], tokens: dict[str, Any], expiry: float) -> dict[str, Any]:
@@ -115,7 +116,8 @@ class Runtime(BaseRuntime):
         self.creds: dict[int, Credential] = {}
         self.projects: dict[int, str] = {}
         self.locks: dict[int, asyncio.Lock] = {}  # token refreshes
-        self.discovery_locks: dict[int, asyncio.Lock] = {}  # held across calls that may refresh: a lock of its own
+        # held across calls that may refresh the token, so not the refresh lock
+        self.discovery_locks: dict[int, asyncio.Lock] = {}
         self.clients: dict[str | None, httpx.AsyncClient] = {}
 
     # ------------------------------------------------------------------ the contract
@@ -124,7 +126,7 @@ class Runtime(BaseRuntime):
         cred = await self.credential(account)
         project = await self.project(account, cred)  # first: discovery may have to refresh the token
         ctx = {k: self.options[k] for k in CODEC_OPTIONS if k in self.options}
-        ctx.update(base_url=self.base_url or DEFAULT_BASE_URL, access_token=cred.access_token, project=project)
+        ctx.update(base_url=self._base(), access_token=cred.access_token, project=project)
         return ctx
 
     async def refresh(self, account: Account) -> bool:
@@ -177,11 +179,9 @@ class Runtime(BaseRuntime):
                 return cached
             raw = json.loads(p.read_text())
         except (OSError, ValueError) as e:
-            raise TranslationError(f"Gemini account '{account.label}': cannot read token_file {p}: {e}",
-                                   kind="authentication") from None
+            raise _error(account, f"cannot read token_file {p}: {e}") from None
         if not isinstance(raw, dict):
-            raise TranslationError(f"Gemini account '{account.label}': token_file {p} is not a JSON object.",
-                                   kind="authentication")
+            raise _error(account, f"token_file {p} is not a JSON object.")
         cred = parse_credential(raw)
         cred.path, cred.raw, cred.mtime = p, raw, mtime
         self.creds[account.index] = cred
@@ -189,16 +189,15 @@ class Runtime(BaseRuntime):
 
     async def _refresh(self, account: Account, cred: Credential) -> None:
         if not cred.refresh_token:
-            raise TranslationError(f"Gemini account '{account.label}': the access token expired and there is no "
-                                   "refresh_token to renew it.", kind="authentication")
-        secret = account.fields.get("client_secret") or cred.client_secret or self.options.get("client_secret")
+            raise _error(account, "the access token expired and there is no refresh_token to renew it.")
+        fields, options = account.fields, self.options
+        secret = fields.get("client_secret") or cred.client_secret or options.get("client_secret")
         if not secret:
-            raise TranslationError(f"Gemini account '{account.label}': set options.client_secret (gemini-cli's "
-                                   "public installed-app OAUTH_CLIENT_SECRET) to refresh Google tokens.",
-                                   kind="authentication")
-        form = {"grant_type": "refresh_token", "refresh_token": cred.refresh_token, "client_secret": str(secret),
-                "client_id": str(account.fields.get("client_id") or cred.client_id
-                                 or self.options.get("client_id") or CLIENT_ID)}
+            raise _error(account, "set options.client_secret (gemini-cli's public installed-app "
+                                  "OAUTH_CLIENT_SECRET) to refresh Google tokens.")
+        client_id = fields.get("client_id") or cred.client_id or options.get("client_id") or CLIENT_ID
+        form = {"grant_type": "refresh_token", "refresh_token": cred.refresh_token,
+                "client_id": str(client_id), "client_secret": str(secret)}
         tokens = await self._token_call(account, form)
         expiry = time.time() + float(tokens.get("expires_in") or 3599)
         if cred.path is not None:  # written only after a good refresh: a failure leaves the file as it was
@@ -206,7 +205,8 @@ class Runtime(BaseRuntime):
             write_atomic(cred.path, json.dumps(raw, indent=2) + "\n")
             cred.raw, cred.mtime = raw, cred.path.stat().st_mtime
         cred.access_token, cred.expiry = str(tokens["access_token"]), expiry
-        cred.refresh_token = str(tokens.get("refresh_token") or cred.refresh_token)  # usually not renewed (1.1)
+        # a refresh usually brings no new refresh token (1.1): keep the old one
+        cred.refresh_token = str(tokens.get("refresh_token") or cred.refresh_token)
         logger.info("gemini account %s: access token refreshed (%s), valid %ss", account.label,
                     mask(cred.access_token), int(expiry - time.time()))
 
@@ -215,8 +215,8 @@ class Runtime(BaseRuntime):
         try:
             resp = await self._client(account).post(url, data=form, headers={"accept": "application/json"})
         except httpx.HTTPError as e:
-            raise TranslationError(f"Gemini account '{account.label}': the Google token endpoint {url} could not "
-                                   f"be reached: {e!r}", kind="upstream_unreachable") from None
+            raise _error(account, f"the Google token endpoint {url} could not be reached: {e!r}",
+                         "upstream_unreachable") from None
         try:
             body = resp.json()
         except ValueError:
@@ -224,13 +224,14 @@ class Runtime(BaseRuntime):
         body = body if isinstance(body, dict) else {}
         if resp.status_code == 200 and isinstance(body.get("access_token"), str):
             return body
-        reason = f"{body.get('error') or resp.status_code}: {body.get('error_description') or resp.text[:200]}"
+        error = body.get("error") or resp.status_code
+        described = body.get("error_description") or resp.text[:200]
         hint = (" Log in again with gemini-cli (the refresh token is expired or revoked)."
                 if body.get("error") == "invalid_grant" else
                 " Check client_id / client_secret." if "client" in str(body.get("error")) else "")
         kind = "authentication" if resp.status_code in (400, 401, 403) else "api_error"
-        raise TranslationError(f"Gemini account '{account.label}': refreshing the Google access token failed "
-                               f"({reason}).{hint}", kind=kind, status=None if kind != "api_error" else 502)
+        raise _error(account, f"refreshing the Google access token failed ({error}: {described}).{hint}",
+                     kind, None if kind != "api_error" else 502)
 
     # ------------------------------------------------------------------ project (2.1)
 
@@ -253,15 +254,14 @@ class Runtime(BaseRuntime):
         if load.get("currentTier"):
             if project:
                 return project
-            raise TranslationError(f"Gemini account '{account.label}': its Code Assist tier needs a Google Cloud "
-                                   "project: set project_id.", kind="permission")
+            raise _error(account, "its Code Assist tier needs a Google Cloud project: set project_id.",
+                         "permission")
         tiers = [t for t in load.get("allowedTiers") or [] if isinstance(t, dict)]
         tier = next((t.get("id") for t in tiers if t.get("isDefault")), None) or "legacy-tier"
         if not tiers and load.get("ineligibleTiers"):
-            reasons = "; ".join(str(t.get("reasonMessage") or t.get("reasonCode")) for t in load["ineligibleTiers"]
-                                if isinstance(t, dict))
-            raise TranslationError(f"Gemini account '{account.label}' cannot use Code Assist: {reasons}",
-                                   kind="permission")
+            reasons = "; ".join(str(t.get("reasonMessage") or t.get("reasonCode"))
+                                for t in load["ineligibleTiers"] if isinstance(t, dict))
+            raise _error(account, f"Code Assist is not available to it: {reasons}", "permission")
         op = await self._api(account, "POST", "onboardUser", {"tierId": tier, "metadata": METADATA})
         for _ in range(ONBOARD_POLLS):
             if op.get("done"):
@@ -272,23 +272,23 @@ class Runtime(BaseRuntime):
                         self._api(account, "POST", "onboardUser", {"tierId": tier, "metadata": METADATA}))
         project = _project_id((op.get("response") or {}).get("cloudaicompanionProject"))
         if not project:
-            raise TranslationError(f"Gemini account '{account.label}': Code Assist onboarding did not give a "
-                                   "project; set project_id.", kind="api_error", status=502)
+            raise _error(account, "Code Assist onboarding did not give a project; set project_id.",
+                         "api_error", 502)
         return project
 
     async def _api(self, account: Account, verb: str, method: str, body: dict[str, Any] | None,
                    retried: bool = False) -> dict[str, Any]:
         """One Code Assist management call; a 401 refreshes the token and retries once (1.1)."""
         cred = await self.credential(account)
-        base = api_base({"base_url": self.base_url or DEFAULT_BASE_URL, "api_version": self.options.get("api_version")})
+        base = api_base({"base_url": self._base(), "api_version": self.options.get("api_version")})
         url = f"{base}/{method}" if verb == "GET" else f"{base}:{method}"
         headers = {"authorization": f"Bearer {cred.access_token}", "content-type": "application/json",
                    "user-agent": str(self.options.get("user_agent") or USER_AGENT)}
         try:
             resp = await self._client(account).request(verb, url, json=body, headers=headers)
         except httpx.HTTPError as e:
-            raise TranslationError(f"Gemini account '{account.label}': Code Assist could not be reached: {e!r}",
-                                   kind="upstream_unreachable") from None
+            raise _error(account, f"Code Assist could not be reached: {e!r}",
+                         "upstream_unreachable") from None
         if resp.status_code == 401 and not retried and cred.refresh_token:
             async with self._lock(account):
                 await self._refresh(account, cred)
@@ -302,6 +302,9 @@ class Runtime(BaseRuntime):
 
     # ------------------------------------------------------------------ plumbing
 
+    def _base(self) -> str:
+        return self.base_url or DEFAULT_BASE_URL
+
     def _lock(self, account: Account) -> asyncio.Lock:
         return self.locks.setdefault(account.index, asyncio.Lock())
 
@@ -309,9 +312,15 @@ class Runtime(BaseRuntime):
         """One client per proxy: the account's own proxy for its token and discovery calls too."""
         client = self.clients.get(account.proxy)
         if client is None:
-            client = self.clients[account.proxy] = httpx.AsyncClient(proxy=account.proxy, timeout=HTTP_TIMEOUT,
-                                                                     trust_env=False)
+            client = httpx.AsyncClient(proxy=account.proxy, timeout=HTTP_TIMEOUT, trust_env=False)
+            self.clients[account.proxy] = client
         return client
+
+
+def _error(account: Account, message: str, kind: str = "authentication",
+           status: int | None = None) -> TranslationError:
+    """A clear error naming the account (never its secrets), shown to the client in its dialect."""
+    return TranslationError(f"Gemini account '{account.label}': {message}", kind=kind, status=status)
 
 
 def _project_id(value: Any) -> str | None:
@@ -326,7 +335,8 @@ def demo_provider(base_url: str, state_dir: Path, key: str) -> dict[str, Any]:
     refreshes it at the emulator's token endpoint (which accepts `key` as the refresh token)."""
     path = Path(state_dir) / "gemini_oauth_creds.json"
     creds = {"access_token": "ya29.demo-expired-access-token", "refresh_token": key, "token_type": "Bearer",
-             "scope": "https://www.googleapis.com/auth/cloud-platform", "expiry_date": int((time.time() - 3600) * 1000)}
+             "scope": "https://www.googleapis.com/auth/cloud-platform",
+             "expiry_date": int((time.time() - 3600) * 1000)}
     write_atomic(path, json.dumps(creds, indent=2) + "\n", backup=False)
     return {"type": "gemini", "base_url": base_url,
             "accounts": [{"name": "demo", "token_file": str(path)}],

@@ -105,7 +105,8 @@ class Runtime(BaseRuntime):
     async def _send(self, call: UpstreamCall, proxy: str | None) -> tuple[int, Mapping[str, str], bytes]:
         client = self._clients.get(proxy)
         if client is None:
-            client = self._clients[proxy] = httpx.AsyncClient(proxy=proxy, timeout=TIMEOUT)
+            # trust_env=False: like the completion (sent by mitmproxy), ignore HTTP(S)_PROXY variables
+            client = self._clients[proxy] = httpx.AsyncClient(proxy=proxy, timeout=TIMEOUT, trust_env=False)
         try:
             r = await client.request(call.method, call.url, content=call.body or None,
                                      headers=dict(call.headers))

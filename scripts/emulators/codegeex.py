@@ -72,7 +72,8 @@ class CodeGeeX(WireProtocol):
         return resp
 
     def model_list(self, req: Request) -> Response:
-        options = [{"id": i, "name": n, "description": {"zh": zh, "en": en}, "host": ""} for i, n, zh, en in MODELS]
+        options = [{"id": i, "name": n, "description": {"zh": zh, "en": en}, "host": ""}
+                   for i, n, zh, en in MODELS]
         return json_response(200, {"options": options, "default": MODELS[0][0],
                                    "promote": {"key": "", "text": {"zh": "", "en": ""}}, "ip": "127.0.0.1"})
 
@@ -101,10 +102,13 @@ def _check(body: dict[str, Any]) -> str | None:
     if body.get("model") not in [m[0] for m in MODELS]:
         return f"unsupported model: {body.get('model')}"
     history = body.get("history")
-    if history is not None and not (isinstance(history, list) and all(
-            isinstance(h, dict) and all(isinstance(h.get(f), str) for f in _HISTORY_FIELDS) for h in history)):
+    if history is not None and not (isinstance(history, list) and all(map(_pair_ok, history))):
         return "history must be a list of {query, answer, id} objects"
     return None
+
+
+def _pair_ok(item: Any) -> bool:
+    return isinstance(item, dict) and all(isinstance(item.get(f), str) for f in _HISTORY_FIELDS)
 
 
 def _events(body: dict[str, Any], msg_id: str, text: str) -> Iterator[bytes]:
@@ -159,7 +163,8 @@ def answer_text(decision: Decision) -> str:
 
 def _call_markup(call: ToolCall) -> str:
     tag = "input" if call.freeform else "args_json"
-    return f"<function_call>\n<tool>{call.name}</tool>\n<{tag}>{_cdata(call.payload)}</{tag}>\n</function_call>"
+    arguments = f"<{tag}>{_cdata(call.payload)}</{tag}>"
+    return f"<function_call>\n<tool>{call.name}</tool>\n{arguments}\n</function_call>"
 
 
 def _cdata(text: str) -> str:

@@ -24,13 +24,21 @@ import base64
 import json
 import secrets
 import time
-from typing import Any, Iterator
+from typing import Any
+from typing import Iterator
 from urllib.parse import parse_qsl
 
 from .app import WireProtocol
-from .httpserver import Request, Response
-from .script import Decision, Turn, decide, split_text
-from .wire import estimate_tokens, hex_id, new_id, reasoning_text
+from .httpserver import Request
+from .httpserver import Response
+from .script import Decision
+from .script import Turn
+from .script import decide
+from .script import split_text
+from .wire import estimate_tokens
+from .wire import hex_id
+from .wire import new_id
+from .wire import reasoning_text
 
 CLIENT_ID = "681255809395-oo8ft2oprdrnp9e3aqf6av3hmdib135j.apps.googleusercontent.com"
 PROJECT = "brave-lattice-4k2qp"
@@ -42,15 +50,23 @@ SCOPES = ("https://www.googleapis.com/auth/userinfo.email https://www.googleapis
 SSE_HEADERS = {"content-type": "text/event-stream", "content-disposition": "attachment",
                "vary": "Origin, X-Origin, Referer", "x-xss-protection": "0", "x-frame-options": "SAMEORIGIN",
                "x-content-type-options": "nosniff", "server": "ESF"}
-SCHEMA_KEYS = frozenset({"type", "format", "description", "nullable", "enum", "items", "properties", "required",
-                         "minItems", "maxItems", "minProperties", "maxProperties", "minLength", "maxLength",
-                         "pattern", "minimum", "maximum", "anyOf", "propertyOrdering", "default", "example",
-                         "title"})
+SCHEMA_KEYS = frozenset({
+    "type", "format", "description", "nullable", "enum", "items", "properties", "required", "minItems",
+    "maxItems", "minProperties", "maxProperties", "minLength", "maxLength", "pattern", "minimum", "maximum",
+    "anyOf", "propertyOrdering", "default", "example", "title"})
 GOOGLE_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
                  429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
 FREE_TIER = {"id": "free-tier", "name": "Gemini Code Assist for individuals", "isDefault": True,
              "userDefinedCloudaicompanionProject": False}
-STANDARD_TIER = {"id": "standard-tier", "name": "Gemini Code Assist", "userDefinedCloudaicompanionProject": True}
+STANDARD_TIER = {"id": "standard-tier", "name": "Gemini Code Assist",
+                 "userDefinedCloudaicompanionProject": True}
+RPC = "type.googleapis.com/google.rpc."
+INVALID = "Invalid JSON payload received."
+
+
+def oauth_error(status: int, error: str, description: str) -> Response:
+    """1.1: the token endpoint answers OAuth errors `{error, error_description}`, not Google API ones."""
+    return gjson(status, {"error": error, "error_description": description})
 
 
 def gdumps(obj: Any) -> bytes:
@@ -103,19 +119,20 @@ class GeminiCodeAssist(WireProtocol):
 
     def error(self, status: int, message: str, kind: str = "invalid_request",
               details: list[dict[str, Any]] | None = None) -> Response:
-        err: dict[str, Any] = {"code": status, "message": message, "status": GOOGLE_STATUS.get(status, "UNKNOWN")}
+        err: dict[str, Any] = {"code": status, "message": message,
+                               "status": GOOGLE_STATUS.get(status, "UNKNOWN")}
         if details:
             err["details"] = details
         return gjson(status, {"error": err}, {"server": "ESF"})
 
     def rate_limited(self) -> Response:
         """6: the wait is in RetryInfo; Google sends no Retry-After header."""
-        return self.error(429, "You have exhausted your capacity on this model. Your quota will reset after 2s.",
-                          "rate_limit", [
-                              {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "RATE_LIMIT_EXCEEDED",
-                               "domain": "cloudcode-pa.googleapis.com",
-                               "metadata": {"uiMessage": "true", "quotaResetDelay": "1539.477544ms"}},
-                              {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "1.539477544s"}])
+        details = [{"@type": RPC + "ErrorInfo", "reason": "RATE_LIMIT_EXCEEDED",
+                    "domain": "cloudcode-pa.googleapis.com",
+                    "metadata": {"uiMessage": "true", "quotaResetDelay": "1539.477544ms"}},
+                   {"@type": RPC + "RetryInfo", "retryDelay": "1.539477544s"}]
+        message = "You have exhausted your capacity on this model. Your quota will reset after 2s."
+        return self.error(429, message, "rate_limit", details)
 
     def server_error(self) -> Response:
         return self.error(500, "Internal error encountered.", "server")
@@ -127,23 +144,23 @@ class GeminiCodeAssist(WireProtocol):
         token = value[7:].strip() if value[:7].lower() == "bearer " else ""
         if token == self.key or self.tokens.get(token, 0) > time.time():
             return None
-        return self.error(401, "Request had invalid authentication credentials. Expected OAuth 2 access token, "
-                          "login cookie or other valid authentication credential. See "
-                          "https://developers.google.com/identity/sign-in/web/devconsole-project.", "auth", [
-                              {"@type": "type.googleapis.com/google.rpc.ErrorInfo",
-                               "reason": "ACCESS_TOKEN_EXPIRED" if token else "CREDENTIALS_MISSING",
-                               "domain": "googleapis.com",
-                               "metadata": {"service": "cloudcode-pa.googleapis.com"}}])
+        reason = "ACCESS_TOKEN_EXPIRED" if token else "CREDENTIALS_MISSING"
+        details = [{"@type": RPC + "ErrorInfo", "reason": reason, "domain": "googleapis.com",
+                    "metadata": {"service": "cloudcode-pa.googleapis.com"}}]
+        message = ("Request had invalid authentication credentials. Expected OAuth 2 access token, login "
+                   "cookie or other valid authentication credential. See "
+                   "https://developers.google.com/identity/sign-in/web/devconsole-project.")
+        return self.error(401, message, "auth", details)
 
     def token(self, req: Request) -> Response:
         """1.1: refresh_token grant; failures are OAuth errors, not Google API errors."""
         form = dict(parse_qsl(req.body.decode("utf-8", "replace")))
         if form.get("grant_type") != "refresh_token":
-            return gjson(400, {"error": "unsupported_grant_type", "error_description": "Invalid grant_type."})
+            return oauth_error(400, "unsupported_grant_type", "Invalid grant_type.")
         if form.get("client_id") != CLIENT_ID or not form.get("client_secret"):
-            return gjson(401, {"error": "invalid_client", "error_description": "The OAuth client was not found."})
+            return oauth_error(401, "invalid_client", "The OAuth client was not found.")
         if form.get("refresh_token") != self.key:
-            return gjson(400, {"error": "invalid_grant", "error_description": "Token has been expired or revoked."})
+            return oauth_error(400, "invalid_grant", "Token has been expired or revoked.")
         access = "ya29.a0Emu" + new_id("", 40)
         self.tokens[access] = time.time() + TOKEN_LIFETIME
         return gjson(200, {"access_token": access, "expires_in": TOKEN_LIFETIME, "scope": SCOPES,
@@ -157,8 +174,9 @@ class GeminiCodeAssist(WireProtocol):
             return body
         if not self.onboarded:
             return gjson(200, {"allowedTiers": [FREE_TIER, STANDARD_TIER]})
-        return gjson(200, {"currentTier": {**FREE_TIER, "hasAcceptedTos": True, "hasOnboardedPreviously": True},
-                           "allowedTiers": [FREE_TIER, STANDARD_TIER], "cloudaicompanionProject": PROJECT})
+        tier = {**FREE_TIER, "hasAcceptedTos": True, "hasOnboardedPreviously": True}
+        return gjson(200, {"currentTier": tier, "allowedTiers": [FREE_TIER, STANDARD_TIER],
+                           "cloudaicompanionProject": PROJECT})
 
     def onboard_user(self, req: Request) -> Response:
         body = self.json_body(req)
@@ -193,7 +211,8 @@ class GeminiCodeAssist(WireProtocol):
         if problem is not None:
             return problem
         body = envelope["request"]
-        thoughts = bool(((body.get("generationConfig") or {}).get("thinkingConfig") or {}).get("includeThoughts"))
+        thinking = (body.get("generationConfig") or {}).get("thinkingConfig") or {}
+        thoughts = bool(thinking.get("includeThoughts"))
         answer = Answer(str(envelope["model"]), decide(turn_of(body)), thoughts, estimate_tokens(req.body))
         if stream and req.query.get("alt") == "sse":
             return Response(200, dict(SSE_HEADERS), list(answer.sse()))
@@ -244,8 +263,8 @@ def check_tools(body: dict[str, Any]) -> str | None:
     for t, tool in enumerate(body.get("tools") or []):
         for d, decl in enumerate(tool.get("functionDeclarations") or []):
             if "parameters" in decl:
-                _schema_problems(decl["parameters"], f"request.tools[{t}].function_declarations[{d}].parameters",
-                                 problems)
+                where = f"request.tools[{t}].function_declarations[{d}].parameters"
+                _schema_problems(decl["parameters"], where, problems)
     return "\n".join(problems[:20]) or None
 
 
@@ -254,10 +273,10 @@ def _schema_problems(node: Any, where: str, out: list[str]) -> None:
         return
     for key, value in node.items():
         if key not in SCHEMA_KEYS:
-            out.append(f"Invalid JSON payload received. Unknown name \"{key}\" at '{where}': Cannot find field.")
+            out.append(f"{INVALID} Unknown name \"{key}\" at '{where}': Cannot find field.")
         elif key == "type" and not isinstance(value, str):
-            out.append(f"Invalid JSON payload received. Unknown name \"type\" at '{where}': Proto field is not "
-                       "repeating, cannot start list.")
+            out.append(f"{INVALID} Unknown name \"type\" at '{where}': Proto field is not repeating, "
+                       "cannot start list.")
         elif key == "enum" and str(node.get("type", "STRING")).upper() != "STRING":
             out.append(f"* {where}.enum: only allowed for STRING type")
     for name, prop in (node.get("properties") or {}).items():
@@ -274,11 +293,12 @@ def check_signatures(contents: list[dict[str, Any]]) -> str | None:
     for pos, c in enumerate(contents[start:], start):
         first = next((p for p in c["parts"] if "functionCall" in p), None) if c["role"] == "model" else None
         if first is not None and not valid_signature(first.get("thoughtSignature")):
-            return ("Function call is missing a thought_signature in functionCall parts. This is required for "
-                    f"tools to work correctly, and missing thought_signature may lead to degraded model "
-                    f"performance. Additional data, function call `default_api:{first['functionCall'].get('name')}`"
-                    f" , position {pos + 1}. Please refer to https://ai.google.dev/gemini-api/docs/thought-signatures"
-                    " for more details.")
+            name = first["functionCall"].get("name")
+            return ("Function call is missing a thought_signature in functionCall parts. This is required "
+                    "for tools to work correctly, and missing thought_signature may lead to degraded model "
+                    f"performance. Additional data, function call `default_api:{name}` , position {pos + 1}. "
+                    "Please refer to https://ai.google.dev/gemini-api/docs/thought-signatures for more "
+                    "details.")
     return None
 
 
@@ -311,7 +331,8 @@ def _result_text(fr: dict[str, Any]) -> str:
 
 def _lower_types(schema: Any) -> Any:
     if isinstance(schema, dict):
-        return {k: (v.lower() if k == "type" and isinstance(v, str) else _lower_types(v)) for k, v in schema.items()}
+        return {k: v.lower() if k == "type" and isinstance(v, str) else _lower_types(v)
+                for k, v in schema.items()}
     return schema
 
 
@@ -349,8 +370,9 @@ class Answer:
         return groups
 
     def envelope(self, candidate: dict[str, Any], usage: dict[str, Any] | None = None) -> dict[str, Any]:
-        response = {"candidates": [candidate], "usageMetadata": usage or self.usage, "modelVersion": self.model,
-                    "createTime": self.create_time, "responseId": self.response_id}
+        response = {"candidates": [candidate], "usageMetadata": usage or self.usage,
+                    "modelVersion": self.model, "createTime": self.create_time,
+                    "responseId": self.response_id}
         return {"response": response, "traceId": self.trace_id, "metadata": {}}
 
     def whole(self) -> dict[str, Any]:

@@ -37,10 +37,12 @@ def an(demo_bridge: BridgeProcess) -> anthropic.Anthropic:
     return anthropic.Anthropic(base_url=demo_bridge.url, api_key="sk-demo", max_retries=0, timeout=30)
 
 
-def chat_stream(oa: openai.OpenAI, messages: list[Any], **kw: Any) -> tuple[list[str], dict[int, dict[str, str]],
-                                                                           str | None]:
+Calls = dict[int, dict[str, str]]
+
+
+def chat_stream(oa: openai.OpenAI, messages: list[Any], **kw: Any) -> tuple[list[str], Calls, str | None]:
     texts: list[str] = []
-    calls: dict[int, dict[str, str]] = {}
+    calls: Calls = {}
     finish = None
     for chunk in oa.chat.completions.create(model=MODEL, messages=messages, stream=True, **kw):
         for ch in chunk.choices:
@@ -92,12 +94,15 @@ def test_chat_tool_round_trip(oa: openai.OpenAI, stream: bool) -> None:
     else:
         r = oa.chat.completions.create(model=MODEL, messages=messages, tools=[CHAT_TOOL])
         finish = r.choices[0].finish_reason
-        got = [(c.id, c.function.name, json.loads(c.function.arguments)) for c in r.choices[0].message.tool_calls]
+        tool_calls = r.choices[0].message.tool_calls or []
+        got = [(c.id, c.function.name, json.loads(c.function.arguments)) for c in tool_calls]
         assert not r.choices[0].message.content
     assert finish == "tool_calls"
-    assert [(n, a) for _, n, a in got] == [("get_weather", {"city": "Paris"}), ("get_weather", {"city": "Tokyo"})]
-    messages.append({"role": "assistant", "content": None, "tool_calls": [
-        {"id": i, "type": "function", "function": {"name": n, "arguments": json.dumps(a)}} for i, n, a in got]})
+    assert [(n, a) for _, n, a in got] == [("get_weather", {"city": "Paris"}),
+                                          ("get_weather", {"city": "Tokyo"})]
+    replay = [{"id": i, "type": "function", "function": {"name": n, "arguments": json.dumps(a)}}
+              for i, n, a in got]
+    messages.append({"role": "assistant", "content": None, "tool_calls": replay})
     messages += [{"role": "tool", "tool_call_id": got[0][0], "content": "ACC-SUN24 sunny"},
                  {"role": "tool", "tool_call_id": got[1][0], "content": "ACC-RAIN12 rain"}]
     if stream:
@@ -105,7 +110,8 @@ def test_chat_tool_round_trip(oa: openai.OpenAI, stream: bool) -> None:
         text = "".join(texts)
     else:
         r = oa.chat.completions.create(model=MODEL, messages=messages, tools=[CHAT_TOOL])
-        text, calls, finish = r.choices[0].message.content, r.choices[0].message.tool_calls, r.choices[0].finish_reason
+        choice = r.choices[0]
+        text, calls, finish = choice.message.content, choice.message.tool_calls, choice.finish_reason
     assert text == "Tool result: ACC-SUN24 sunny | ACC-RAIN12 rain" and not calls and finish == "stop"
 
 
@@ -121,7 +127,8 @@ def test_anthropic_stream(an: anthropic.Anthropic) -> None:
 @pytest.mark.parametrize("stream", [False, True])
 def test_anthropic_tool_use(an: anthropic.Anthropic, stream: bool) -> None:
     def ask(messages: list[Any]) -> Any:
-        kw: dict[str, Any] = {"model": MODEL, "max_tokens": 512, "tools": [MESSAGES_TOOL], "messages": messages}
+        kw: dict[str, Any] = {"model": MODEL, "max_tokens": 512, "tools": [MESSAGES_TOOL],
+                              "messages": messages}
         if not stream:
             return an.messages.create(**kw)
         with an.messages.stream(**kw) as s:
@@ -175,10 +182,12 @@ def gx_bridge(gx_emu: Ports, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     providers = {name: {"type": "codegeex", "base_url": url, "accounts": [{"api_key": UPSTREAM_KEY}]}
                  for name in ("gx", "limited0", "limited1", "limited2")}
     providers["badtoken"] = {"type": "codegeex", "base_url": url, "api_key": "not-the-token"}
-    proc = BridgeProcess({"client_keys": [CLIENT_KEY], "providers": providers}, Path(tmp_path_factory.mktemp("gx")))
+    config = {"client_keys": [CLIENT_KEY], "providers": providers}
+    proc = BridgeProcess(config, Path(tmp_path_factory.mktemp("gx")))
     # each provider lists the models once at start: those requests must not take a test's fault
     deadline = time.monotonic() + 15
-    while sum(r.path == "/prod/v3/chat/model" for r in list(gx_emu.emulators["codegeex"].requests)) < len(providers):
+    log = gx_emu.emulators["codegeex"].requests
+    while sum(r.path == "/prod/v3/chat/model" for r in list(log)) < len(providers):
         assert time.monotonic() < deadline, "the bridge did not fetch the model lists"
         time.sleep(0.05)
     yield proc
@@ -210,7 +219,8 @@ def test_429_as_anthropic_error(gx_bridge: BridgeProcess, fault: Any) -> None:
     fault("429")
     an = anthropic.Anthropic(base_url=gx_bridge.url, api_key=CLIENT_KEY, max_retries=0, timeout=30)
     with pytest.raises(anthropic.RateLimitError) as e:
-        an.messages.create(model="limited2/codegeex-4", max_tokens=64, messages=[{"role": "user", "content": "hi"}])
+        an.messages.create(model="limited2/codegeex-4", max_tokens=64,
+                           messages=[{"role": "user", "content": "hi"}])
     assert e.value.response.headers.get("retry-after") == "1"
     assert e.value.body["type"] == "error" and e.value.body["error"]["type"] == "rate_limit_error"
 
@@ -249,7 +259,8 @@ def test_upstream_request_shape(gx_bridge: BridgeProcess, gx_emu: Ports) -> None
     emulator = gx_emu.emulators["codegeex"]
     emulator.requests.clear()
     r = httpx.post(gx_bridge.url + "/v1/chat/completions", headers={"authorization": f"Bearer {CLIENT_KEY}"},
-                   json={"model": "gx/codegeex-4", "messages": [{"role": "user", "content": "Say ACC-SHAPE1"}]},
+                   json={"model": "gx/codegeex-4",
+                         "messages": [{"role": "user", "content": "Say ACC-SHAPE1"}]},
                    timeout=30)
     assert r.json()["choices"][0]["message"]["content"] == "ACK ACC-SHAPE1"
     (req,) = emulator.requests

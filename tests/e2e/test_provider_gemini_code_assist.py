@@ -11,14 +11,16 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+from typing import Iterator
 
 import anthropic
 import httpx
 import openai
 import pytest
 
-from scripts.emulators import Ports, serve_in_thread
+from scripts.emulators import Ports
+from scripts.emulators import serve_in_thread
 from scripts.emulators.gemini_code_assist import PROJECT
 from tests.e2e.clients import WEATHER_SCHEMA
 from tests.harness import CLIENT_KEY
@@ -186,13 +188,17 @@ def gemini_bridge(emu: Ports, tmp_path_factory: pytest.TempPathFactory) -> Itera
     base = emu.url("gemini")
     options = {"token_url": base + "/token", "client_secret": "s", "onboard_poll_interval": 0.01}
     static = {"access_token": UPSTREAM_KEY, "project_id": PROJECT}  # no token or discovery call to fault
+    revoked = {"access_token": "ya29.revoked", "refresh_token": UPSTREAM_KEY, "project_id": PROJECT,
+               "expiry": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3000))}
+
+    def provider(*accounts: dict[str, Any]) -> dict[str, Any]:
+        return {"type": "gemini", "base_url": base, "options": options, "accounts": list(accounts)}
+
+    # A 429 cools its account down (for the default 30 s: the pool reads no RetryInfo), so each
+    # 429 check has a pool of its own.
     config = {"client_keys": [CLIENT_KEY], "providers": {
-        "gemini": {"type": "gemini", "base_url": base, "options": options,
-                   "accounts": [{"name": "me", "token_file": str(token_file)}]},
-        "static": {"type": "gemini", "base_url": base, "options": options, "accounts": [static]},
-        # a 429 cools its account down: two accounts, used by the 429 test only
-        "limited": {"type": "gemini", "base_url": base, "options": options,
-                    "accounts": [{**static, "name": "a"}, {**static, "name": "b"}]}}}
+        "gemini": provider({"name": "me", "token_file": str(token_file)}), "static": provider(static),
+        "limited": provider(static), "limited2": provider(static), "revoked": provider(revoked)}}
     proc = BridgeProcess(config, work)
     yield proc
     proc.stop()
@@ -226,17 +232,28 @@ def test_refreshed_token_and_signature_reach_the_upstream(gemini_bridge: BridgeP
 
 
 def test_429_retry_info_becomes_retry_after(gemini_bridge: BridgeProcess, faulty: Any) -> None:
-    faulty.set_fault("429", 2)
+    faulty.set_fault("429", 1)
     client = openai.OpenAI(base_url=gemini_bridge.url + "/v1", api_key=CLIENT_KEY, max_retries=0, timeout=30)
     with pytest.raises(openai.RateLimitError) as e:
         client.chat.completions.create(model="limited/gemini-2.5-pro", messages=[{"role": "user", "content": "x"}])
-    assert e.value.response.headers["retry-after"] == "2"
+    assert e.value.response.headers["retry-after"] == "2"  # RetryInfo 1.539477544s, no header from Google
     assert "exhausted your capacity" in e.value.message
+    faulty.set_fault("429", 1)
     claude = anthropic.Anthropic(base_url=gemini_bridge.url, api_key=CLIENT_KEY, max_retries=0, timeout=30)
     with pytest.raises(anthropic.RateLimitError) as ae:
-        claude.messages.create(model="limited/gemini-2.5-pro", max_tokens=10, stream=True,
+        claude.messages.create(model="limited2/gemini-2.5-pro", max_tokens=10, stream=True,
                                messages=[{"role": "user", "content": "x"}])
     assert ae.value.response.headers["retry-after"] == "2" and ae.value.body["error"]["type"] == "rate_limit_error"
+
+
+def test_401_refreshes_the_token_and_retries(gemini_bridge: BridgeProcess, emu: Ports) -> None:
+    client = openai.OpenAI(base_url=gemini_bridge.url + "/v1", api_key=CLIENT_KEY, max_retries=0, timeout=30)
+    r = client.chat.completions.create(model="revoked/gemini-2.5-pro", messages=[{"role": "user", "content": "ACC-R401"}])
+    assert r.choices[0].message.content == "ACK ACC-R401"
+    log = emu.emulators["gemini"].requests
+    tail = [(q.path, q.headers.get("authorization", "")[:17]) for q in list(log)[-3:]]
+    assert tail == [("/v1internal:generateContent", "Bearer ya29.revok"), ("/token", ""),
+                    ("/v1internal:generateContent", "Bearer ya29.a0Emu")]
 
 
 @pytest.mark.parametrize("stream", [False, True])

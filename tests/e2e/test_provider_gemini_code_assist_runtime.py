@@ -9,14 +9,16 @@ import os
 import stat
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+from typing import Iterator
 
 import pytest
 
 from addons.pool import Account
 from addons.providers.gemini_code_assist import Runtime
 from addons.providers.gemini_code_assist import demo_provider
-from scripts.emulators import Ports, serve_in_thread
+from scripts.emulators import Ports
+from scripts.emulators import serve_in_thread
 from scripts.emulators.gemini_code_assist import PROJECT
 from tests.harness import free_port
 from translators import ir

@@ -30,8 +30,8 @@ def gx() -> Iterator[Ports]:
 
 def body(prompt: str, **extra: Any) -> dict[str, Any]:
     return {"user_id": "", "user_role": 0, "ide": "VSCode", "ide_version": "", "plugin_version": "",
-            "prompt": prompt, "machineId": "", "talkId": "5d0f3c2a-9b7e-4f61-a1c4-7e2d9b8a6c35", "locale": "en",
-            "model": "codegeex-4", "agent": None,
+            "prompt": prompt, "machineId": "", "talkId": "5d0f3c2a-9b7e-4f61-a1c4-7e2d9b8a6c35",
+            "locale": "en", "model": "codegeex-4", "agent": None,
             "candidates": {"candidate_msg_id": "", "candidate_type": "", "selected_candidate": ""},
             "history": [], **extra}
 
@@ -103,7 +103,8 @@ def test_user_info(gx: Ports) -> None:
 
 @pytest.mark.parametrize("fault,status", [("429", 429), ("500", 500)])
 def test_fault_envelopes(gx: Ports, fault: str, status: int) -> None:
-    r = HTTP.post(gx.url("codegeex") + CHAT, json=body("hi"), headers={"code-token": KEY, "x-emulator-fault": fault})
+    headers = {"code-token": KEY, "x-emulator-fault": fault}
+    r = HTTP.post(gx.url("codegeex") + CHAT, json=body("hi"), headers=headers)
     assert r.status_code == status and r.json()["code"] == status
     assert (r.headers.get("retry-after") == "1") == (status == 429)
 
@@ -112,9 +113,9 @@ def test_fault_envelopes(gx: Ports, fault: str, status: int) -> None:
 
 
 def request_for(turn: dict[str, Any]) -> ir.ChatRequest:
+    empty = {"type": "object", "properties": {}}
     tools = tuple(ir.Tool(n, kind="custom") if n in turn["freeform"] else
-                  ir.Tool(n, f"The {n} tool.", turn["tool_schemas"].get(n) or {"type": "object", "properties": {}})
-                  for n in turn["tools"])
+                  ir.Tool(n, f"The {n} tool.", turn["tool_schemas"].get(n) or empty) for n in turn["tools"])
     messages = [ir.Message("user", (ir.Text(turn["prompt"]),))]
     if turn["tool_results"]:
         ids = [f"call_{i}" for i in range(len(turn["tool_results"]))]
@@ -122,8 +123,8 @@ def request_for(turn: dict[str, Any]) -> ir.ChatRequest:
         messages += [ir.Message("assistant", tuple(ir.ToolUse(i, name, "{}") for i in ids)),
                      ir.Message("user", tuple(ir.ToolResult(i, (ir.Text(t),)) for i, t in
                                               zip(ids, turn["tool_results"])))]
-    return ir.ChatRequest(model="codegeex/codegeex-4", messages=tuple(messages), tools=tools,
-                          system=(ir.Text("You are a helpful assistant. Mention the weather tool only if asked."),))
+    system = (ir.Text("You are a helpful assistant. Mention the weather tool only if asked."),)
+    return ir.ChatRequest(model="codegeex/codegeex-4", messages=tuple(messages), tools=tools, system=system)
 
 
 @pytest.mark.parametrize("case", VECTORS, ids=[c["case"] for c in VECTORS])
@@ -134,8 +135,8 @@ def test_script_vector_through_prompt_tools(gx: Ports, case: dict[str, Any]) -> 
     resp = prompt_tools.parse_response(CODEC.parse_response(r.content), req, ir.Ids(0))
     calls = [b for b in resp.content if isinstance(b, ir.ToolUse)]
     if calls:
-        got = {"kind": "tools", "payload": [[c.name, c.arguments if c.kind == "custom" else json.loads(c.arguments)]
-                                            for c in calls]}
+        payload = [[c.name, c.arguments if c.kind == "custom" else json.loads(c.arguments)] for c in calls]
+        got = {"kind": "tools", "payload": payload}
     else:
         got = {"kind": "text", "payload": "".join(b.text for b in resp.content if isinstance(b, ir.Text))}
     assert got == case["expect"]

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any, Iterator
+from typing import Any
+from typing import Iterator
 
 import httpx
 import pytest
 
-from scripts.emulators import Ports, serve_in_thread
-from scripts.emulators.gemini_code_assist import CLIENT_ID, PROJECT
+from scripts.emulators import Ports
+from scripts.emulators import serve_in_thread
+from scripts.emulators.gemini_code_assist import CLIENT_ID
+from scripts.emulators.gemini_code_assist import PROJECT
 
 KEY = "sk-emulator-test-0123456789"
 WEATHER = {"functionDeclarations": [{"name": "get_weather", "parameters": {

@@ -19,7 +19,8 @@ PY = "```python\ndef reverse(s: str) -> str:\n    return s[::-1]\n```"
 
 
 def msg(role: str, *blocks: Any) -> ir.Message:
-    return ir.Message(role, tuple(ir.Text(b) if isinstance(b, str) else b for b in blocks))  # type: ignore[arg-type]
+    content = tuple(ir.Text(b) if isinstance(b, str) else b for b in blocks)
+    return ir.Message(role, content)  # type: ignore[arg-type]
 
 
 def build(*messages: ir.Message, ctx: dict[str, Any] | None = None, **kw: Any) -> tuple[Any, dict[str, Any]]:
@@ -34,21 +35,25 @@ def test_note_request() -> None:
                        msg("user", "Now write the same function in Go."))
     assert call.method == "POST" and call.url == "https://codegeex.cn/prod/code/chatCodeSseV3/chat"
     assert call.headers["code-token"] == CTX["api_key"] and "authorization" not in call.headers
-    assert call.headers["accept"] == "text/event-stream" and call.headers["content-type"] == "application/json"
+    assert call.headers["accept"] == "text/event-stream"
+    assert call.headers["content-type"] == "application/json"
     assert "Electron" in call.headers["user-agent"]
     talk, hist_id = body.pop("talkId"), body["history"][0].pop("id")
     assert UUID.match(talk) and UUID.match(hist_id) and talk != hist_id
     assert body == {
         "user_id": "", "user_role": 0, "ide": "VSCode", "ide_version": "", "plugin_version": "",
-        "prompt": "Now write the same function in Go.", "machineId": "", "locale": "en", "model": "codegeex-4",
+        "prompt": "Now write the same function in Go.", "machineId": "", "locale": "en",
+        "model": "codegeex-4",
         "agent": None, "candidates": {"candidate_msg_id": "", "candidate_type": "", "selected_candidate": ""},
         "history": [{"query": "Write a Python function that reverses a string.", "answer": PY}]}
-    assert list(json.loads(call.body)) == ["user_id", "user_role", "ide", "ide_version", "plugin_version", "prompt",
-                                           "machineId", "talkId", "locale", "model", "agent", "candidates", "history"]
+    assert list(json.loads(call.body)) == [
+        "user_id", "user_role", "ide", "ide_version", "plugin_version", "prompt", "machineId", "talkId",
+        "locale", "model", "agent", "candidates", "history"]
 
 
 def test_identity_fields_from_the_account() -> None:
-    ctx = {"code_token": "tok", "user_id": "u-1", "user_role": "2", "ide": "JetBrains", "ide_version": "2024.3",
+    ctx = {"code_token": "tok", "user_id": "u-1", "user_role": "2", "ide": "JetBrains",
+           "ide_version": "2024.3",
            "plugin_version": "2.26.0", "machine_id": "abc123", "locale": "zh-CN", "talk_id": "talk-fixed",
            "user_agent": "MyIDE/1", "base_url": "http://127.0.0.1:9999/"}
     call, body = build(msg("user", "hi"), ctx=ctx)
@@ -95,8 +100,8 @@ def test_conversation_ending_with_assistant_asks_to_continue() -> None:
 def test_only_text_travels() -> None:
     image = ir.Image(media_type="image/png", data="iVBORw0KGgo=")
     doc = ir.Document(text="x = 1", filename="a.py")
-    _, body = build(msg("user", "Describe", image, doc), msg("assistant", ir.Thinking("hmm", "sig"), "A picture."),
-                    msg("user", "Thanks"))
+    _, body = build(msg("user", "Describe", image, doc),
+                    msg("assistant", ir.Thinking("hmm", "sig"), "A picture."), msg("user", "Thanks"))
     pair = body["history"][0]
     assert (pair["query"], pair["answer"]) == ("Describe\n[a.py]\nx = 1", "A picture.")
 
@@ -106,7 +111,8 @@ def test_tool_traffic_arrives_as_prompt_tools_text() -> None:
     assert CODEC.native_tools is False
     weather = ir.Tool("get_weather", "Weather for a city.", {"type": "object", "properties": {"city": {}}})
     req = ir.ChatRequest(model="m", tools=(weather,), messages=(
-        msg("user", "Weather in Paris?"), msg("assistant", ir.ToolUse("call_1", "get_weather", '{"city":"Paris"}')),
+        msg("user", "Weather in Paris?"),
+        msg("assistant", ir.ToolUse("call_1", "get_weather", '{"city":"Paris"}')),
         msg("user", ir.ToolResult("call_1", (ir.Text("Sunny"),)))))
     body = json.loads(CODEC.build(prompt_tools.apply_to_request(req), "codegeex-4", CTX, ir.Ids(0)).body)
     (pair,) = body["history"]

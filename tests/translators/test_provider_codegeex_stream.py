@@ -63,8 +63,8 @@ def test_note_stream_cut_at_every_byte(cut: int) -> None:
 
 
 CJK = ["你好，", "世界！", "这是代码。"]
-CRLF_STREAM = b"".join(event("add", p, eol="\r\n", sep=" ") for p in CJK) + event("finish", "".join(CJK), "stop",
-                                                                                    eol="\r\n", sep=" ")
+CRLF_STREAM = (b"".join(event("add", p, eol="\r\n", sep=" ") for p in CJK)
+               + event("finish", "".join(CJK), "stop", eol="\r\n", sep=" "))
 
 
 @pytest.mark.parametrize("cut", range(1, len(CRLF_STREAM)))
@@ -95,9 +95,10 @@ def test_finish_that_disagrees_with_the_deltas_is_not_appended() -> None:
 
 
 def test_processing_events_are_not_answer_text() -> None:
-    processing = (b'event:processing\nid:' + MID.encode() + b'\ndata:{"type":"keyword","data":["go","reverse"]}\n\n'
-                  b'event:processing\nid:' + MID.encode() +
-                  b'\ndata:{"type":"crawl","data":{"[1]":{"status":"ok","url":"https://x","title":"t"}}}\n\n')
+    head = b"event:processing\nid:" + MID.encode()
+    processing = (head + b'\ndata:{"type":"keyword","data":["go","reverse"]}\n\n'
+                  + head + b'\ndata:{"type":"crawl","data":{"[1]":{"status":"ok","url":"https://x",'
+                  b'"title":"t"}}}\n\n')
     assert text_of(decode(processing + NOTE_STREAM)) == FULL
 
 
@@ -155,8 +156,10 @@ def test_parse_response_wrapped_in_data() -> None:
 
 
 def test_parse_errors() -> None:
-    err = CODEC.parse_error(429, {"retry-after": "7"}, b'{"code":429,"msg":"request too frequent","data":null}')
-    assert (err.kind, err.status, err.message, err.retry_after) == ("rate_limit", 429, "request too frequent", "7")
+    body = b'{"code":429,"msg":"request too frequent","data":null}'
+    err = CODEC.parse_error(429, {"retry-after": "7"}, body)
+    assert (err.kind, err.status, err.message, err.retry_after) == ("rate_limit", 429, "request too frequent",
+                                                                     "7")
     err = CODEC.parse_error(401, {}, b'{"code":401,"msg":"token invalid or expired","data":null}')
     assert err.kind == "authentication" and "token invalid or expired" in err.message
     err = CODEC.parse_error(502, {}, b"<html>Bad Gateway</html>")

@@ -18,9 +18,9 @@ from translators.providers.gemini_code_assist.schema import gemini_schema
 from translators.registry import codec
 
 CTX = {"access_token": "ya29.test", "project": "brave-lattice-4k2qp", "base_url": "https://cloudcode-pa.googleapis.com"}
-WEATHER = {"type": "function", "function": {"name": "get_weather", "description": "Current weather for a city",
-                                            "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
-                                                           "required": ["city"]}}}
+CITY = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+WEATHER = {"type": "function",
+           "function": {"name": "get_weather", "description": "Current weather for a city", "parameters": CITY}}
 SIG = "CiQBcsjafG0v8Q0h+/x=="
 
 
@@ -28,21 +28,22 @@ def chat(body: dict[str, Any]) -> ir.ChatRequest:
     return codec("openai-chat").parse_request({"model": "m", **body})
 
 
-def build(req: ir.ChatRequest, model: str = "gemini-2.5-pro", ctx: dict[str, Any] | None = None) -> tuple[Any, dict]:
+def build(req: ir.ChatRequest, model: str = "gemini-2.5-pro",
+          ctx: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
     call = CODEC.build(req, model, ctx or CTX, ir.Ids(1700000000, "t"))
     return call, orjson.loads(call.body)
 
 
 def test_envelope_url_and_headers() -> None:
-    call, body = build(chat({"messages": [{"role": "system", "content": "You are a concise coding assistant."},
-                                          {"role": "user", "content": "hi"}], "stream": True}), "models/gemini-2.5-pro")
+    system = "You are a concise coding assistant."
+    call, body = build(chat({"messages": [{"role": "system", "content": system}, {"role": "user", "content": "hi"}],
+                             "stream": True}), "models/gemini-2.5-pro")
     assert call.url == "https://cloudcode-pa.googleapis.com/v1internal:streamGenerateContent?alt=sse"
     assert call.streams and call.method == "POST"
     assert call.headers["authorization"] == "Bearer ya29.test"
     assert call.headers["user-agent"].startswith("GeminiCLI/")
     assert body["model"] == "gemini-2.5-pro" and body["project"] == "brave-lattice-4k2qp"
-    assert body["request"]["systemInstruction"] == {"role": "user",
-                                                    "parts": [{"text": "You are a concise coding assistant."}]}
+    assert body["request"]["systemInstruction"] == {"role": "user", "parts": [{"text": system}]}
     assert body["request"]["contents"] == [{"role": "user", "parts": [{"text": "hi"}]}]
 
 
@@ -67,14 +68,16 @@ def test_tool_round_trip_history_from_the_note() -> None:
     _, body = build(chat({"messages": [
         {"role": "user", "content": "What's the weather in Paris? Use the tool."},
         {"role": "assistant", "content": None, "tool_calls": [
-            {"id": call_id, "type": "function", "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'}}]},
+            {"id": call_id, "type": "function",
+             "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'}}]},
         {"role": "tool", "tool_call_id": call_id, "content": '{"temp_c": 18, "sky": "cloudy"}'}],
         "tools": [WEATHER], "tool_choice": "auto"}))
     req = body["request"]
     assert req["contents"][1] == {"role": "model", "parts": [
         {"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}, "thoughtSignature": SIG}]}
     assert req["contents"][2] == {"role": "user", "parts": [
-        {"functionResponse": {"name": "get_weather", "response": {"output": '{"temp_c": 18, "sky": "cloudy"}'}}}]}
+        {"functionResponse": {"name": "get_weather",
+                              "response": {"output": '{"temp_c": 18, "sky": "cloudy"}'}}}]}
     assert req["tools"] == [{"functionDeclarations": [{
         "name": "get_weather", "description": "Current weather for a city",
         "parameters": {"type": "OBJECT", "properties": {"city": {"type": "STRING"}}, "required": ["city"]}}]}]
@@ -85,8 +88,10 @@ def test_parallel_results_grouped_and_lost_signature_gets_sentinel() -> None:
     _, body = build(chat({"messages": [
         {"role": "user", "content": "weather in Paris and Tokyo"},
         {"role": "assistant", "tool_calls": [
-            {"id": "toolu_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'}},
-            {"id": "toolu_2", "type": "function", "function": {"name": "get_weather", "arguments": '{"city":"Tokyo"}'}}]},
+            {"id": "toolu_1", "type": "function",
+             "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'}},
+            {"id": "toolu_2", "type": "function",
+             "function": {"name": "get_weather", "arguments": '{"city":"Tokyo"}'}}]},
         {"role": "tool", "tool_call_id": "toolu_1", "content": "sunny"},
         {"role": "tool", "tool_call_id": "toolu_2", "content": "rain"}], "tools": [WEATHER]}))
     model, results = body["request"]["contents"][1:]
@@ -141,7 +146,8 @@ def test_anthropic_thinking_signatures_and_error_results() -> None:
     _, body = build(req)
     parts = body["request"]["contents"][1]["parts"]
     assert parts[0] == {"text": "Let me check.", "thoughtSignature": SIG}
-    assert parts[1]["functionCall"]["name"] == "get_weather" and parts[1]["thoughtSignature"] == SKIP_SIGNATURE
+    assert parts[1]["functionCall"]["name"] == "get_weather"
+    assert parts[1]["thoughtSignature"] == SKIP_SIGNATURE
     assert parts[2] == {"text": "", "thoughtSignature": "END"}
     assert body["request"]["contents"][2]["parts"][0]["functionResponse"]["response"] == {"error": "boom"}
 
@@ -160,7 +166,8 @@ def test_images_and_mid_conversation_system() -> None:
     _, body = build(chat({"messages": [
         {"role": "developer", "content": "Be brief."},
         {"role": "user", "content": [{"type": "text", "text": "what?"},
-                                     {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{png}"}},
+                                     {"type": "image_url",
+                                      "image_url": {"url": f"data:image/png;base64,{png}"}},
                                      {"type": "image_url", "image_url": {"url": "https://x.test/a.png"}}]}]}))
     parts = body["request"]["contents"][0]["parts"]
     assert parts[1] == {"inlineData": {"mimeType": "image/png", "data": png}}
@@ -170,17 +177,20 @@ def test_images_and_mid_conversation_system() -> None:
 
 @pytest.mark.parametrize("choice,config", [
     ("none", {"mode": "NONE"}), ("required", {"mode": "ANY"}),
-    ({"type": "function", "function": {"name": "get_weather"}}, {"mode": "ANY", "allowedFunctionNames": ["get_weather"]}),
+    ({"type": "function", "function": {"name": "get_weather"}},
+     {"mode": "ANY", "allowedFunctionNames": ["get_weather"]}),
 ])
 def test_tool_choice(choice: Any, config: dict[str, Any]) -> None:
-    _, body = build(chat({"messages": [{"role": "user", "content": "x"}], "tools": [WEATHER], "tool_choice": choice}))
+    _, body = build(chat({"messages": [{"role": "user", "content": "x"}], "tools": [WEATHER],
+                          "tool_choice": choice}))
     assert body["request"]["toolConfig"] == {"functionCallingConfig": config}
 
 
 def test_json_schema_mode_and_freeform_tool() -> None:
     req = codec("openai-responses").parse_request({"model": "m", "input": "x", "tools": [
-        {"type": "function", "name": "f", "parameters": {"$schema": "http://json-schema.org/draft-07/schema#",
-                                                          "type": "object", "properties": {"a": {"const": 1}}}},
+        {"type": "function", "name": "f",
+         "parameters": {"$schema": "http://json-schema.org/draft-07/schema#", "type": "object",
+                        "properties": {"a": {"const": 1}}}},
         {"type": "custom", "name": "apply_patch", "description": "Patch."},
         {"type": "web_search"}]})
     _, body = build(req, ctx={**CTX, "tool_schema": "json_schema"})
@@ -194,13 +204,14 @@ def test_generation_config() -> None:
     _, body = build(chat({"messages": [{"role": "user", "content": "x"}], "temperature": 0.5, "top_p": 0.9,
                           "max_tokens": 100, "stop": ["a", "b", "c", "d", "e", "f"], "seed": 7,
                           "response_format": {"type": "json_schema", "json_schema": {
-                              "name": "o", "schema": {"type": "object", "properties": {"k": {"type": ["string", "null"]}},
-                                                      "additionalProperties": False}}}}))
+                              "name": "o", "schema": {"type": "object", "additionalProperties": False,
+                                                      "properties": {"k": {"type": ["string", "null"]}}}}}}))
     gen = body["request"]["generationConfig"]
-    assert gen["temperature"] == 0.5 and gen["topP"] == 0.9 and gen["maxOutputTokens"] == 100 and gen["seed"] == 7
+    assert (gen["temperature"], gen["topP"], gen["maxOutputTokens"], gen["seed"]) == (0.5, 0.9, 100, 7)
     assert gen["stopSequences"] == ["a", "b", "c", "d", "e"]
     assert gen["responseMimeType"] == "application/json"
-    assert gen["responseSchema"] == {"type": "OBJECT", "properties": {"k": {"type": "STRING", "nullable": True}}}
+    assert gen["responseSchema"] == {"type": "OBJECT",
+                                     "properties": {"k": {"type": "STRING", "nullable": True}}}
 
 
 @pytest.mark.parametrize("model,reasoning,expected", [
@@ -208,8 +219,10 @@ def test_generation_config() -> None:
     ("gemini-2.5-flash", {"reasoning_effort": "none"}, {"thinkingBudget": 0}),
     ("gemini-2.5-pro", {"reasoning_effort": "none"}, {"thinkingBudget": 128}),
     ("gemini-2.5-flash", {"reasoning_effort": "xhigh"}, {"thinkingBudget": 24576, "includeThoughts": True}),
-    ("gemini-3-pro-preview", {"reasoning_effort": "high"}, {"thinkingLevel": "HIGH", "includeThoughts": True}),
-    ("gemini-3-pro-preview", {"reasoning_effort": "minimal"}, {"thinkingLevel": "LOW", "includeThoughts": True}),
+    ("gemini-3-pro-preview", {"reasoning_effort": "high"},
+     {"thinkingLevel": "HIGH", "includeThoughts": True}),
+    ("gemini-3-pro-preview", {"reasoning_effort": "minimal"},
+     {"thinkingLevel": "LOW", "includeThoughts": True}),
     ("gemini-2.5-flash", {}, None),
 ])
 def test_thinking_config(model: str, reasoning: dict[str, Any], expected: Any) -> None:
@@ -228,7 +241,7 @@ def test_anthropic_budget_becomes_thinking_budget() -> None:
 # ---------------------------------------------------------------- call ids
 
 
-@pytest.mark.parametrize("sig", [SIG, "CtoBAdHtim9", "abc+/", "not base64 ü -_", "A=", "skip_thought_signature_validator"])
+@pytest.mark.parametrize("sig", [SIG, "CtoBAdHtim9", "abc+/", "not base64 ü -_", "A=", SKIP_SIGNATURE])
 def test_call_id_round_trips_signature(sig: str) -> None:
     call_id = make_call_id("call_abc_0", None, sig)
     assert split_call_id(call_id) == (None, sig)
@@ -250,7 +263,8 @@ def test_schema_strips_unknown_keys_and_translates() -> None:
         "properties": {
             "mode": {"const": "fast"},
             "name": {"type": ["string", "null"], "format": "uri", "examples": ["x"]},
-            "n": {"type": "integer", "exclusiveMinimum": 0, "multipleOf": 2, "enum": [1, 2], "description": "N"},
+            "n": {"type": "integer", "exclusiveMinimum": 0, "multipleOf": 2, "enum": [1, 2],
+                  "description": "N"},
             "tags": {"type": "array", "items": {"type": "string"}, "uniqueItems": True},
             "when": {"type": "string", "format": "date-time"},
             "either": {"oneOf": [{"type": "string"}, {"type": "number"}]},
@@ -284,7 +298,8 @@ def test_schema_strips_unknown_keys_and_translates() -> None:
 
 def test_schema_recursive_ref_terminates() -> None:
     schema = {"type": "object", "properties": {"node": {"$ref": "#/definitions/Node"}},
-              "definitions": {"Node": {"type": "object", "properties": {"child": {"$ref": "#/definitions/Node"}}}}}
+              "definitions": {"Node": {"type": "object",
+                                       "properties": {"child": {"$ref": "#/definitions/Node"}}}}}
     out = gemini_schema(schema)
     depth, node = 0, out["properties"]["node"]
     while "properties" in node:
@@ -294,5 +309,6 @@ def test_schema_recursive_ref_terminates() -> None:
 
 def test_empty_object_schema_sends_no_parameters() -> None:
     _, body = build(chat({"messages": [{"role": "user", "content": "x"}], "tools": [
-        {"type": "function", "function": {"name": "ping", "parameters": {"type": "object", "properties": {}}}}]}))
+        {"type": "function",
+         "function": {"name": "ping", "parameters": {"type": "object", "properties": {}}}}]}))
     assert body["request"]["tools"][0]["functionDeclarations"] == [{"name": "ping"}]

@@ -177,3 +177,11 @@ def test_prompt_tool_markup_becomes_a_tool_call_for_chat_client() -> None:
     out = b"".join(b for i in range(len(data)) for b in pipe.feed(data[i:i + 1])) + b"".join(pipe.flush())
     assert b'"name":"get_weather"' in out and b'{\\"city\\":\\"Paris\\"}' in out
     assert b'"finish_reason":"tool_calls"' in out and b"Function_bridge" not in out
+
+
+def test_other_phase_finishing_leaves_the_answer_open() -> None:
+    search = (b'data: {"choices": [{"delta": {"role": "function", "content": "", "name": "web_search", '
+              b'"phase": "web_search", "status": "finished"}}]}\n\n')
+    events = every_cut(CREATED + chunk("a") + search + chunk("b") + chunk("", status="finished"))
+    assert [e for e in events if isinstance(e, ir.BlockStart)] == [ir.BlockStart(0, ir.Text(""))]
+    assert text_of(events) == "ab"

@@ -85,9 +85,8 @@ class CodeGeeXStreamDecoder:
     def _finish(self) -> list[ir.StreamEvent]:
         out = self._start({})
         self.finished = True
-        output = output_tokens("".join(self.text))
-        return out + [ir.BlockStop(0), ir.MessageDelta("end_turn", ir.Usage(input=estimate_tokens(self.req),
-                                                                               output=output)), ir.MessageStop()]
+        usage = ir.Usage(input=estimate_tokens(self.req), output=output_tokens("".join(self.text)))
+        return out + [ir.BlockStop(0), ir.MessageDelta("end_turn", usage), ir.MessageStop()]
 
     def _fail(self, status: int, kind: str, message: str) -> list[ir.StreamEvent]:
         out: list[ir.StreamEvent] = [ir.BlockStop(0)] if self.started else []
@@ -104,7 +103,8 @@ def parse_response(body: bytes) -> ir.ChatResponse:
         raise TranslationError("CodeGeeX answered with a body that is not JSON.", kind="api_error",
                                status=502) from None
     if not isinstance(obj, dict):
-        raise TranslationError("CodeGeeX answered with an unexpected JSON body.", kind="api_error", status=502)
+        raise TranslationError("CodeGeeX answered with an unexpected JSON body.", kind="api_error",
+                               status=502)
     err = envelope_error(obj)
     if err is not None:
         raise TranslationError(err.message, kind=err.kind, status=err.status)
@@ -137,7 +137,9 @@ def envelope_error(obj: Mapping[str, Any]) -> BridgeError | None:
     """A `{"code": N, "msg": ...}` envelope with a failing code and no answer text; HTTP-like codes keep
     their status, others are upstream errors (500)."""
     code = obj.get("code")
-    if not isinstance(code, int) or isinstance(code, bool) or code in OK_CODES or isinstance(obj.get("text"), str):
+    if not isinstance(code, int) or isinstance(code, bool) or code in OK_CODES:
+        return None
+    if isinstance(obj.get("text"), str):  # an answer that happens to carry a code
         return None
     status = code if 400 <= code <= 599 else 500
     message = str(obj.get("msg") or obj.get("message") or f"CodeGeeX error code {code}.")

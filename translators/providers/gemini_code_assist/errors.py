@@ -27,8 +27,8 @@ ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"
 
 def parse_error(status: int, headers: Mapping[str, str], body: bytes) -> BridgeError:
     err = error_object(body)
-    message = str(err.get("message") or body.decode("utf-8", "replace")[:500] or f"Upstream answered {status}.")
-    return bridge_error(status, err, message)
+    message = err.get("message") or body.decode("utf-8", "replace")[:500] or f"Upstream answered {status}."
+    return bridge_error(status, err, str(message))
 
 
 def bridge_error(status: int, err: Mapping[str, Any], message: str) -> BridgeError:

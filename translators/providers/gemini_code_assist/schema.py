@@ -46,8 +46,9 @@ def _clean(node: Mapping[str, Any], defs: dict[str, Any], depth: int) -> Schema:
     _types(node, out, defs, depth)
     _enum(node, out)
     _format(node, out)
-    if "examples" in node and "example" not in out and isinstance(node["examples"], list) and node["examples"]:
-        out["example"] = node["examples"][0]
+    examples = node.get("examples")
+    if isinstance(examples, list) and examples and "example" not in out:
+        out["example"] = examples[0]
     _children(node, out, defs, depth)
     return out
 

@@ -148,8 +148,8 @@ class GeminiStreamDecoder:
             return out + ([ir.BlockDelta(self.open[1], "signature", sig)] if sig and self.open else [])
         out = []
         if sig:  # kept in a thinking block of its own, just before the text it came with
-            out = self._close() + self._ensure("thinking") + [ir.BlockDelta(self.next_index - 1, "signature", sig)]
-            out += self._close()
+            out = self._close() + self._ensure("thinking")
+            out += [ir.BlockDelta(self.next_index - 1, "signature", sig)] + self._close()
         return out + (self._delta("text", text) if text else [])
 
     def _call(self, fc: dict[str, Any], sig: str | None) -> Events:

@@ -105,8 +105,8 @@ class QwenStreamDecoder:
         elif phase in ANSWER_PHASES and delta.get("role", "assistant") == "assistant":
             self._text("text", delta.get("content"), final, out)
             self.answered = self.answered or final
-        kind = "thinking" if phase in THINK_PHASES else "text"
-        if final and self.open is not None and self.open[0] == kind:
+        kind = "thinking" if phase in THINK_PHASES else "text" if phase in ANSWER_PHASES else None
+        if final and self.open is not None and self.open[0] == kind:  # that phase is over
             self._close(out)
 
     def _text(self, kind: str, text: Any, final: bool, out: list[ir.StreamEvent]) -> None:
