@@ -30,6 +30,7 @@ from tests.harness import BridgeProcess
 DEMO_KEY = "sk-demo"
 MODEL = "gemini/gemini-2.5-flash"
 CHAT_TOOLS = [{"type": "function", "function": {"name": "get_weather", "parameters": WEATHER_SCHEMA}}]
+X = [{"role": "user", "content": "x"}]
 MSG_TOOLS = [{"name": "get_weather", "description": "Weather for a city.", "input_schema": WEATHER_SCHEMA}]
 
 
@@ -47,16 +48,19 @@ def claude(demo_bridge: BridgeProcess) -> anthropic.Anthropic:
 
 
 def test_chat_non_stream(chat: openai.OpenAI) -> None:
-    r = chat.chat.completions.create(model=MODEL, messages=[{"role": "system", "content": "Be brief."},
-                                                            {"role": "user", "content": "Reply with ACC-GEMC1."}])
+    messages = [{"role": "system", "content": "Be brief."},
+                {"role": "user", "content": "Reply with ACC-GEMC1."}]
+    r = chat.chat.completions.create(model=MODEL, messages=messages)
     assert r.choices[0].message.content == "ACK ACC-GEMC1" and r.choices[0].finish_reason == "stop"
     assert r.usage.prompt_tokens > 0 and r.usage.completion_tokens > 0
 
 
 def test_chat_stream(chat: openai.OpenAI) -> None:
     deltas, finish, usage = [], None, None
-    for chunk in chat.chat.completions.create(model=MODEL, stream=True, stream_options={"include_usage": True},
-                                              messages=[{"role": "user", "content": "Say ACC-GEMC2 ACC-GEMC3"}]):
+    messages = [{"role": "user", "content": "Say ACC-GEMC2 ACC-GEMC3"}]
+    stream = chat.chat.completions.create(model=MODEL, stream=True, stream_options={"include_usage": True},
+                                          messages=messages)
+    for chunk in stream:
         for ch in chunk.choices:
             deltas += [ch.delta.content] if ch.delta.content else []
             finish = ch.finish_reason or finish
@@ -73,7 +77,8 @@ def test_chat_tool_round_trip(chat: openai.OpenAI, stream: bool) -> None:
         kw = {"model": MODEL, "messages": messages, "tools": CHAT_TOOLS}
         if not stream:
             m = chat.chat.completions.create(**kw).choices[0]
-            calls = [(c.id, c.function.name, json.loads(c.function.arguments)) for c in m.message.tool_calls or []]
+            calls = [(c.id, c.function.name, json.loads(c.function.arguments))
+                     for c in m.message.tool_calls or []]
             return m.message.content or "", calls, m.finish_reason
         text, acc, finish = "", {}, None
         for chunk in chat.chat.completions.create(stream=True, **kw):
@@ -90,7 +95,8 @@ def test_chat_tool_round_trip(chat: openai.OpenAI, stream: bool) -> None:
         ("get_weather", {"city": "Paris"}), ("get_weather", {"city": "Tokyo"})]
     assert len({i for i, _, _ in calls}) == 2
     messages.append({"role": "assistant", "content": None, "tool_calls": [
-        {"id": i, "type": "function", "function": {"name": n, "arguments": json.dumps(a)}} for i, n, a in calls]})
+        {"id": i, "type": "function", "function": {"name": n, "arguments": json.dumps(a)}}
+        for i, n, a in calls]})
     messages += [{"role": "tool", "tool_call_id": calls[0][0], "content": "ACC-SUN22 sunny"},
                  {"role": "tool", "tool_call_id": calls[1][0], "content": "ACC-RAIN9 rain"}]
     text, calls, finish = ask()
@@ -98,8 +104,9 @@ def test_chat_tool_round_trip(chat: openai.OpenAI, stream: bool) -> None:
 
 
 def test_chat_reasoning(chat: openai.OpenAI) -> None:
-    m = chat.chat.completions.create(model=MODEL, reasoning_effort="low",
-                                     messages=[{"role": "user", "content": "Say ACC-THINK1"}]).choices[0].message
+    r = chat.chat.completions.create(model=MODEL, reasoning_effort="low",
+                                     messages=[{"role": "user", "content": "Say ACC-THINK1"}])
+    m = r.choices[0].message
     assert m.content == "ACK ACC-THINK1" and "script says" in (getattr(m, "reasoning_content", "") or "")
 
 
@@ -213,7 +220,8 @@ def faulty(emu: Ports) -> Iterator[Any]:
 def test_refreshed_token_and_signature_reach_the_upstream(gemini_bridge: BridgeProcess, emu: Ports) -> None:
     client = openai.OpenAI(base_url=gemini_bridge.url + "/v1", api_key=CLIENT_KEY, max_retries=0, timeout=30)
     messages: list[Any] = [{"role": "user", "content": "weather in Tokyo"}]
-    m = client.chat.completions.create(model="gemini/gemini-2.5-pro", messages=messages, tools=CHAT_TOOLS).choices[0]
+    m = client.chat.completions.create(model="gemini/gemini-2.5-pro", messages=messages,
+                                       tools=CHAT_TOOLS).choices[0]
     call = m.message.tool_calls[0]
     messages += [m.message.model_dump(exclude_none=True),
                  {"role": "tool", "tool_call_id": call.id, "content": "ACC-X1"}]
@@ -235,7 +243,7 @@ def test_429_retry_info_becomes_retry_after(gemini_bridge: BridgeProcess, faulty
     faulty.set_fault("429", 1)
     client = openai.OpenAI(base_url=gemini_bridge.url + "/v1", api_key=CLIENT_KEY, max_retries=0, timeout=30)
     with pytest.raises(openai.RateLimitError) as e:
-        client.chat.completions.create(model="limited/gemini-2.5-pro", messages=[{"role": "user", "content": "x"}])
+        client.chat.completions.create(model="limited/gemini-2.5-pro", messages=X)
     assert e.value.response.headers["retry-after"] == "2"  # RetryInfo 1.539477544s, no header from Google
     assert "exhausted your capacity" in e.value.message
     faulty.set_fault("429", 1)
@@ -243,12 +251,14 @@ def test_429_retry_info_becomes_retry_after(gemini_bridge: BridgeProcess, faulty
     with pytest.raises(anthropic.RateLimitError) as ae:
         claude.messages.create(model="limited2/gemini-2.5-pro", max_tokens=10, stream=True,
                                messages=[{"role": "user", "content": "x"}])
-    assert ae.value.response.headers["retry-after"] == "2" and ae.value.body["error"]["type"] == "rate_limit_error"
+    assert ae.value.response.headers["retry-after"] == "2"
+    assert ae.value.body["error"]["type"] == "rate_limit_error"
 
 
 def test_401_refreshes_the_token_and_retries(gemini_bridge: BridgeProcess, emu: Ports) -> None:
     client = openai.OpenAI(base_url=gemini_bridge.url + "/v1", api_key=CLIENT_KEY, max_retries=0, timeout=30)
-    r = client.chat.completions.create(model="revoked/gemini-2.5-pro", messages=[{"role": "user", "content": "ACC-R401"}])
+    r = client.chat.completions.create(model="revoked/gemini-2.5-pro",
+                                       messages=[{"role": "user", "content": "ACC-R401"}])
     assert r.choices[0].message.content == "ACK ACC-R401"
     log = emu.emulators["gemini"].requests
     tail = [(q.path, q.headers.get("authorization", "")[:17]) for q in list(log)[-3:]]
@@ -280,13 +290,13 @@ def test_server_error_is_502(gemini_bridge: BridgeProcess, faulty: Any) -> None:
     faulty.set_fault("500", 1)
     client = openai.OpenAI(base_url=gemini_bridge.url + "/v1", api_key=CLIENT_KEY, max_retries=0, timeout=30)
     with pytest.raises(openai.APIStatusError) as e:
-        client.chat.completions.create(model="static/gemini-2.5-pro", messages=[{"role": "user", "content": "x"}])
+        client.chat.completions.create(model="static/gemini-2.5-pro", messages=X)
     assert e.value.status_code == 502
 
 
 def test_token_file_is_0600_after_the_bridge_refreshed(gemini_bridge: BridgeProcess, emu: Ports) -> None:
     path = Path(gemini_bridge.log).parent / "oauth_creds.json"
     httpx.post(gemini_bridge.url + "/v1/chat/completions", headers={"authorization": f"Bearer {CLIENT_KEY}"},
-               json={"model": "gemini/gemini-2.5-pro", "messages": [{"role": "user", "content": "x"}]}, timeout=30)
+               json={"model": "gemini/gemini-2.5-pro", "messages": X}, timeout=30)
     assert path.stat().st_mode & 0o777 == 0o600
     assert json.loads(path.read_text())["access_token"].startswith("ya29.a0Emu")

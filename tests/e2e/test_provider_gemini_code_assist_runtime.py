@@ -15,6 +15,7 @@ from typing import Iterator
 import pytest
 
 from addons.pool import Account
+from addons.providers.gemini_code_assist import CLIENT_ID
 from addons.providers.gemini_code_assist import Runtime
 from addons.providers.gemini_code_assist import demo_provider
 from scripts.emulators import Ports
@@ -40,8 +41,8 @@ def base(emu: Ports) -> str:
 
 
 def runtime(base: str, tmp_path: Path, **options: Any) -> Runtime:
-    opts = {"token_url": base + "/token", "client_secret": "installed-app-secret", "onboard_poll_interval": 0.01,
-            **options}
+    opts = {"token_url": base + "/token", "client_secret": "installed-app-secret",
+            "onboard_poll_interval": 0.01, **options}
     return Runtime("gemini", base, opts, tmp_path)
 
 
@@ -61,8 +62,9 @@ def account(**fields: Any) -> Account:
 
 
 async def test_expired_gemini_cli_token_is_refreshed_and_written_back(base: str, tmp_path: Path) -> None:
-    path = token_file(tmp_path, {"access_token": "ya29.old", "refresh_token": KEY, "scope": "s",
-                                 "token_type": "Bearer", "id_token": "old.id", "expiry_date": expired_ms()}, 0o644)
+    data = {"access_token": "ya29.old", "refresh_token": KEY, "scope": "s", "token_type": "Bearer",
+            "id_token": "old.id", "expiry_date": expired_ms()}
+    path = token_file(tmp_path, data, 0o644)
     rt = runtime(base, tmp_path)
     try:
         ctx = await rt.context(account(token_file=str(path)), REQ)
@@ -81,8 +83,8 @@ async def test_expired_gemini_cli_token_is_refreshed_and_written_back(base: str,
     ({"refresh_token": "1//revoked"}, "invalid_grant"),
     ({"client_id": "someone-else.apps.googleusercontent.com"}, "invalid_client"),
 ])
-async def test_failed_refresh_is_clear_and_leaves_the_file_untouched(base: str, tmp_path: Path, fields: dict[str, str],
-                                                                     error: str) -> None:
+async def test_failed_refresh_is_clear_and_leaves_the_file_untouched(
+        base: str, tmp_path: Path, fields: dict[str, str], error: str) -> None:
     data = {"access_token": "ya29.old", "refresh_token": KEY, "expiry_date": expired_ms(), **fields}
     path = token_file(tmp_path, data, 0o640)
     before, mtime = path.read_bytes(), path.stat().st_mtime_ns
@@ -93,7 +95,8 @@ async def test_failed_refresh_is_clear_and_leaves_the_file_untouched(base: str, 
     finally:
         await rt.close()
     assert e.value.error.kind == "authentication" and e.value.error.status == 401
-    assert error in e.value.error.message and "refreshing the Google access token failed" in e.value.error.message
+    assert error in e.value.error.message
+    assert "refreshing the Google access token failed" in e.value.error.message
     assert path.read_bytes() == before and path.stat().st_mtime_ns == mtime
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o640 and not (tmp_path / "oauth_creds.json.bak").exists()
     assert KEY not in e.value.error.message
@@ -130,9 +133,10 @@ async def test_token_close_to_expiry_is_refreshed_early(base: str, tmp_path: Pat
 @pytest.mark.parametrize("data,access_key,expiry_key", [
     ({"access_token": "ya29.old", "token_type": "Bearer", "refresh_token": KEY,
       "expiry": "2025-08-09T08:12:33.5+08:00", "expires_in": 0}, "access_token", "expiry"),  # Go oauth2.Token
-    ({"client_id": "681255809395-oo8ft2oprdrnp9e3aqf6av3hmdib135j.apps.googleusercontent.com", "client_secret": "x",
-      "token": "ya29.old", "refresh_token": KEY, "scopes": ["s"], "token_uri": "https://oauth2.googleapis.com/token",
-      "expiry": "2025-08-09T07:12:33", "project_id": "proj-from-file"}, "token", "expiry"),  # python google-auth
+    ({"client_id": CLIENT_ID, "client_secret": "x", "token": "ya29.old", "refresh_token": KEY,
+      "scopes": ["s"], "token_uri": "https://oauth2.googleapis.com/token",
+      "expiry": "2025-08-09T07:12:33", "project_id": "proj-from-file"},
+     "token", "expiry"),  # python google-auth
 ])
 async def test_other_stored_formats_keep_their_shape(base: str, tmp_path: Path, data: dict[str, Any],
                                                      access_key: str, expiry_key: str) -> None:

@@ -256,7 +256,7 @@ def test_render_status(stop: ir.StopReason, status: str, details: Any) -> None:
         (
             BridgeError.of("overloaded", "busy", status=529),
             503,
-            {"message": "busy", "type": "server_error", "param": None, "code": None},
+            {"message": "busy", "type": "server_error", "param": None, "code": "overloaded"},
         ),
         (
             BridgeError.of("not_found", "no model", code="model_not_found"),

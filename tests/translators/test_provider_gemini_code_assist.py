@@ -19,8 +19,8 @@ from translators.registry import codec
 
 CTX = {"access_token": "ya29.test", "project": "brave-lattice-4k2qp", "base_url": "https://cloudcode-pa.googleapis.com"}
 CITY = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
-WEATHER = {"type": "function",
-           "function": {"name": "get_weather", "description": "Current weather for a city", "parameters": CITY}}
+WEATHER = {"type": "function", "function": {
+    "name": "get_weather", "description": "Current weather for a city", "parameters": CITY}}
 SIG = "CiQBcsjafG0v8Q0h+/x=="
 
 
@@ -36,8 +36,8 @@ def build(req: ir.ChatRequest, model: str = "gemini-2.5-pro",
 
 def test_envelope_url_and_headers() -> None:
     system = "You are a concise coding assistant."
-    call, body = build(chat({"messages": [{"role": "system", "content": system}, {"role": "user", "content": "hi"}],
-                             "stream": True}), "models/gemini-2.5-pro")
+    messages = [{"role": "system", "content": system}, {"role": "user", "content": "hi"}]
+    call, body = build(chat({"messages": messages, "stream": True}), "models/gemini-2.5-pro")
     assert call.url == "https://cloudcode-pa.googleapis.com/v1internal:streamGenerateContent?alt=sse"
     assert call.streams and call.method == "POST"
     assert call.headers["authorization"] == "Bearer ya29.test"

@@ -24,8 +24,8 @@ def frame(obj: Any, crlf: bool = True) -> bytes:
     return b"data: " + json.dumps(obj, separators=(",", ": ")).encode() + eol + eol
 
 
-def envelope(parts: list[dict[str, Any]] | None, finish: str | None = None, usage: dict[str, Any] | None = None,
-             rid: str = "Zq3xT8bLmR2-hYcP4vKwNq1") -> dict[str, Any]:
+def envelope(parts: list[dict[str, Any]] | None, finish: str | None = None,
+             usage: dict[str, Any] | None = None, rid: str = "Zq3xT8bLmR2-hYcP4vKwNq1") -> dict[str, Any]:
     cand: dict[str, Any] = {}
     if parts is not None:
         cand["content"] = {"role": "model", "parts": parts}
@@ -39,8 +39,8 @@ def envelope(parts: list[dict[str, Any]] | None, finish: str | None = None, usag
 FINAL_USAGE = {"promptTokenCount": 98, "candidatesTokenCount": 16, "totalTokenCount": 150,
                "trafficType": "PROVISIONED_THROUGHPUT", "thoughtsTokenCount": 36}
 # gemini-code-assist.md 5: thought chunk, then a whole function call with its signature, STOP.
-CALL_STREAM = frame(envelope([{"text": "**Planning the lookup**\n\nThe user wants Paris weather; I'll call get_weather.",
-                               "thought": True}])) + \
+PLAN = "**Planning the lookup**\n\nThe user wants Paris weather; I'll call get_weather."
+CALL_STREAM = frame(envelope([{"text": PLAN, "thought": True}])) + \
     frame(envelope([{"functionCall": {"name": "get_weather", "args": {"city": "Paris"}},
                      "thoughtSignature": "CiQBcsjafG0v8Q0h..."}], "STOP", FINAL_USAGE))
 # The text answer after the tool result (second request of the note), with U+2028 inside the JSON.
@@ -82,25 +82,30 @@ def test_every_byte_cut_gives_the_same_events(raw: bytes) -> None:
 def test_call_stream() -> None:
     resp = result(decode(CALL_STREAM))
     thinking, call = resp.content
-    assert isinstance(thinking, ir.Thinking) and thinking.origin == "gemini" and thinking.text.startswith("**Plan")
-    assert isinstance(call, ir.ToolUse) and call.name == "get_weather" and json.loads(call.arguments) == {"city": "Paris"}
+    assert isinstance(thinking, ir.Thinking) and thinking.origin == "gemini" and thinking.text == PLAN
+    assert isinstance(call, ir.ToolUse) and call.name == "get_weather"
+    assert json.loads(call.arguments) == {"city": "Paris"}
     assert split_call_id(call.id) == (None, "CiQBcsjafG0v8Q0h...")
     assert call.id.startswith("call_Zq3xT8bLmR2hYcP4vKwNq1_0")
-    assert resp.stop_reason == "tool_use" and resp.id == "Zq3xT8bLmR2-hYcP4vKwNq1" and resp.model == "gemini-2.5-pro"
+    assert resp.stop_reason == "tool_use" and resp.model == "gemini-2.5-pro"
+    assert resp.id == "Zq3xT8bLmR2-hYcP4vKwNq1"
     assert resp.usage == ir.Usage(input=98, output=52, reasoning=36)
 
 
 def test_text_stream_is_incremental_and_keeps_u2028() -> None:
     events = decode(TEXT_STREAM)
-    assert [e.value for e in events if isinstance(e, ir.BlockDelta)] == ["It's 18 °C", " and cloudy\u2028in Paris right now."]
+    deltas = [e.value for e in events if isinstance(e, ir.BlockDelta)]
+    assert deltas == ["It's 18 °C", " and cloudy\u2028in Paris right now."]
     resp = result(events)
     assert resp.content == (ir.Text("It's 18 °C and cloudy\u2028in Paris right now."),)
     assert resp.stop_reason == "end_turn" and resp.usage.input == 112 and resp.usage.output == 14
 
 
 def test_parallel_calls_get_distinct_ids_and_only_first_is_signed() -> None:
-    raw = frame(envelope([{"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}, "thoughtSignature": "S1"},
-                          {"functionCall": {"name": "get_weather", "args": {"city": "Tokyo"}}}], "STOP", FINAL_USAGE))
+    raw = frame(envelope([{"functionCall": {"name": "get_weather", "args": {"city": "Paris"}},
+                           "thoughtSignature": "S1"},
+                          {"functionCall": {"name": "get_weather", "args": {"city": "Tokyo"}}}],
+                         "STOP", FINAL_USAGE))
     calls = [b for b in result(decode(raw)).content if isinstance(b, ir.ToolUse)]
     assert len({c.id for c in calls}) == 2
     assert [split_call_id(c.id)[1] for c in calls] == ["S1", None]
@@ -116,8 +121,8 @@ def test_signature_on_empty_final_part_and_on_text() -> None:
 
 
 def test_thought_signature_on_thought_part() -> None:
-    raw = frame(envelope([{"text": "Think", "thought": True, "thoughtSignature": "TS"}, {"text": "Answer"}], "STOP",
-                         FINAL_USAGE))
+    raw = frame(envelope([{"text": "Think", "thought": True, "thoughtSignature": "TS"}, {"text": "Answer"}],
+                         "STOP", FINAL_USAGE))
     assert result(decode(raw)).content == (ir.Thinking("Think", "TS", "gemini"), ir.Text("Answer"))
 
 
@@ -131,14 +136,16 @@ def test_freeform_call_is_unwrapped() -> None:
     req = ir.ChatRequest(model="m", messages=(), tools=(ir.Tool("apply_patch", kind="custom"),))
     dec = CODEC.stream_decoder(req)
     parser = SSEParser()
-    raw = frame(envelope([{"functionCall": {"name": "apply_patch", "args": {"input": "*** Begin Patch"}}}], "STOP"))
+    raw = frame(envelope([{"functionCall": {"name": "apply_patch", "args": {"input": "*** Begin Patch"}}}],
+                         "STOP"))
     events = [e for s in parser.feed(raw) for e in dec.feed(s)] + dec.flush()
     call = result(events).content[0]
     assert isinstance(call, ir.ToolUse) and call.kind == "custom" and call.arguments == "*** Begin Patch"
 
 
 def test_final_chunk_without_content_and_empty_parts() -> None:
-    raw = frame(envelope([{"text": "ok"}])) + frame(envelope([])) + frame(envelope(None, "MAX_TOKENS", FINAL_USAGE))
+    raw = frame(envelope([{"text": "ok"}])) + frame(envelope([]))
+    raw += frame(envelope(None, "MAX_TOKENS", FINAL_USAGE))
     resp = result(decode(raw))
     assert resp.content == (ir.Text("ok"),) and resp.stop_reason == "max_tokens"
 
@@ -150,8 +157,8 @@ def test_finish_reasons(reason: str, stop: str) -> None:
 
 
 def test_blocked_prompt() -> None:
-    raw = frame({"response": {"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": {"promptTokenCount": 5},
-                              "responseId": "r"}, "traceId": "t"})
+    raw = frame({"response": {"promptFeedback": {"blockReason": "SAFETY"},
+                              "usageMetadata": {"promptTokenCount": 5}, "responseId": "r"}, "traceId": "t"})
     resp = result(decode(raw))
     assert resp.content == () and resp.stop_reason == "content_filter"
 
@@ -190,16 +197,17 @@ def test_json_array_form() -> None:
 
 
 def test_unary_answer_from_the_note() -> None:
+    thought = "**Checking the tool result**\n\nThe tool says 18°C and cloudy."
     body = json.dumps({"response": {
         "candidates": [{"content": {"role": "model", "parts": [
-            {"text": "**Checking the tool result**\n\nThe tool says 18°C and cloudy.", "thought": True},
-            {"text": "It's 18 °C and cloudy in Paris right now."}]}, "finishReason": "STOP", "avgLogprobs": -0.41}],
+            {"text": thought, "thought": True}, {"text": "It's 18 °C and cloudy in Paris right now."}]},
+            "finishReason": "STOP", "avgLogprobs": -0.41}],
         "usageMetadata": {"promptTokenCount": 112, "candidatesTokenCount": 14, "totalTokenCount": 170,
                           "thoughtsTokenCount": 44, "cachedContentTokenCount": 10},
-        "modelVersion": "gemini-2.5-pro", "responseId": "Wd7uQ2fHs9LkPeRm3TbV8cA"}, "traceId": "4e1c9a07b2d35f68"},
-        indent=2).encode()
+        "modelVersion": "gemini-2.5-pro", "responseId": "Wd7uQ2fHs9LkPeRm3TbV8cA"},
+        "traceId": "4e1c9a07b2d35f68"}, indent=2).encode()
     resp = CODEC.parse_response(body)
-    assert resp.content[0] == ir.Thinking("**Checking the tool result**\n\nThe tool says 18°C and cloudy.", None, "gemini")
+    assert resp.content[0] == ir.Thinking(thought, None, "gemini")
     assert resp.content[1] == ir.Text("It's 18 °C and cloudy in Paris right now.")
     assert resp.usage == ir.Usage(input=112, output=58, cache_read=10, reasoning=44)
     assert resp.stop_reason == "end_turn" and resp.id == "Wd7uQ2fHs9LkPeRm3TbV8cA"
@@ -213,19 +221,20 @@ def test_unary_without_response_and_with_data_prefix() -> None:
 
 def test_unary_error_with_status_200_raises() -> None:
     with pytest.raises(TranslationError) as e:
-        CODEC.parse_response(b'{"error": {"code": 500, "message": "Internal error encountered.", "status": "INTERNAL"}}')
+        CODEC.parse_response(b'{"error": {"code": 500, "message": "Internal error encountered.", '
+                             b'"status": "INTERNAL"}}')
     assert e.value.error.status == 502 and e.value.error.message == "Internal error encountered."
 
 
 # ---------------------------------------------------------------- errors (6)
 
-QUOTA_429 = {"error": {"code": 429, "message": "You have exhausted your capacity on this model. Your quota will "
-                       "reset after 0s.", "status": "RESOURCE_EXHAUSTED", "details": [
-                           {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "RATE_LIMIT_EXCEEDED",
-                            "domain": "cloudcode-pa.googleapis.com",
-                            "metadata": {"uiMessage": "true", "model": "gemini-2.5-pro",
-                                         "quotaResetDelay": "539.477544ms"}},
-                           {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "17.2s"}]}}
+RPC = "type.googleapis.com/google.rpc."
+QUOTA_429 = {"error": {
+    "code": 429, "message": "You have exhausted your capacity on this model. Your quota will reset after 0s.",
+    "status": "RESOURCE_EXHAUSTED", "details": [
+        {"@type": RPC + "ErrorInfo", "reason": "RATE_LIMIT_EXCEEDED", "domain": "cloudcode-pa.googleapis.com",
+         "metadata": {"uiMessage": "true", "model": "gemini-2.5-pro", "quotaResetDelay": "539.477544ms"}},
+        {"@type": RPC + "RetryInfo", "retryDelay": "17.2s"}]}}
 
 
 def test_429_retry_info_becomes_retry_after() -> None:
@@ -252,7 +261,8 @@ def test_array_wrapped_error_with_stray_comma() -> None:
 
 
 def test_stringified_nested_error() -> None:
-    inner = json.dumps({"error": {"code": 400, "message": "Unknown name \"const\"", "status": "INVALID_ARGUMENT"}})
+    inner = json.dumps({"error": {"code": 400, "message": 'Unknown name "const"',
+                                  "status": "INVALID_ARGUMENT"}})
     err = CODEC.parse_error(400, {}, json.dumps({"error": {"code": 400, "message": inner}}).encode())
     assert err.message == 'Unknown name "const"' and err.kind == "invalid_request"
 
@@ -266,16 +276,21 @@ def test_status_mapping(status: int, kind: str, out: int) -> None:
 
 
 def test_context_overflow_code_and_non_json_body() -> None:
-    err = CODEC.parse_error(400, {}, b'{"error": {"code": 400, "message": "The input token count (1200000) exceeds '
-                                     b'the maximum number of tokens allowed (1048576).", "status": "INVALID_ARGUMENT"}}')
+    message = "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576)."
+    err = CODEC.parse_error(400, {}, json.dumps({"error": {"code": 400, "message": message}}).encode())
     assert err.code == "context_length_exceeded"
     assert CODEC.parse_error(502, {}, b"<html>bad gateway</html>").message == "<html>bad gateway</html>"
 
 
-@pytest.mark.parametrize("text,seconds", [("17s", 17), ("0.539477544s", 0.539477544), ("539.477544ms", 0.539477544),
-                                          ("19h14m47s", 69287), ("1m", 60), ("soon", None), ("", None)])
-def test_durations(text: str, seconds: float | None) -> None:
-    assert duration_seconds(text) == pytest.approx(seconds) if seconds is not None else duration_seconds(text) is None
+@pytest.mark.parametrize("text,seconds", [("17s", 17), ("0.539477544s", 0.539477544),
+                                          ("539.477544ms", 0.539477544), ("19h14m47s", 69287), ("1m", 60)])
+def test_durations(text: str, seconds: float) -> None:
+    assert duration_seconds(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["soon", "", "17", "5 s"])
+def test_unreadable_durations(text: str) -> None:
+    assert duration_seconds(text) is None
 
 
 def test_models() -> None:
