@@ -230,10 +230,31 @@ class Gateway:
             return self._count_tokens(flow, route, body, ids)
         st = FlowState(ep, route, None, False, None, ids, body.get("stream") is True, body=body, raw=raw,
                        headers=dict(flow.request.headers.items()), started=time.monotonic())
-        plan = await self._plan(st, route, self._pick_account(route.provider_name))
+        plan = await self._first_plan(st, route, self._pick_account(route.provider_name))
         st.adopt(plan)
         self.flows[flow.id] = st
         apply(flow, plan.call, plan.account.proxy)
+
+    async def _first_plan(self, st: FlowState, route: Route, account: Account) -> Plan:
+        """_plan, moving on to the next account when preparing the call itself failed in a way
+        another account may not (a provider's chat creation or token refresh answered 429/401/5xx)."""
+        assert self.cfg is not None
+        pool, tried = self.pools[route.provider_name], [account]
+        while True:
+            try:
+                return await self._plan(st, route, account)
+            except TranslationError as e:
+                if e.error.status not in RETRYABLE or len(tried) >= self.cfg.failover.max_attempts:
+                    raise
+                if e.error.status == 429:
+                    pool.cooldown(account, time.monotonic(), parse_retry_after(e.error.retry_after))
+                logger.warning("preparing a call on %s failed (%s); trying another account", account.label,
+                               e.error.status)
+                nxt = pool.pick(time.monotonic(), tuple(tried))
+                if nxt is None:
+                    raise
+                account = nxt
+                tried.append(account)
 
     async def _plan(self, st: FlowState, route: Route, account: Account) -> Plan:
         """The upstream call for this route and account: identity (body patched) or via the IR."""

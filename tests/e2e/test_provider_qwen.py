@@ -183,13 +183,16 @@ def faulty(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[BridgePro
 def fault(faulty: tuple[BridgeProcess, Any]) -> Iterator[Any]:
     """fault(mode, route): the emulator fails only requests to `route` (faults are per request, and a
     bridged request makes two: the chat, then the completion)."""
-    emulator = faulty[1]
+    emulator, modes = faulty[1], []
 
     def set_fault(mode: str, route: str = COMPLETIONS) -> None:
+        modes.append(mode)
         emulator._take_fault = lambda req: mode if req.route == route else None
 
     yield set_fault
     emulator.__dict__.pop("_take_fault", None)
+    if "429" in modes:
+        time.sleep(1.2)  # the bridge cools the account down for the emulator's Retry-After (1 s)
 
 
 def _chat(bridge: BridgeProcess, stream: bool = False, model: str = FAULTY_MODEL) -> httpx.Response:

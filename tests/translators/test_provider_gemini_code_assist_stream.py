@@ -126,6 +126,12 @@ def test_thought_signature_on_thought_part() -> None:
     assert result(decode(raw)).content == (ir.Thinking("Think", "TS", "gemini"), ir.Text("Answer"))
 
 
+def test_each_thought_signature_gets_its_own_block() -> None:
+    raw = frame(envelope([{"text": "A", "thought": True, "thoughtSignature": "S1"}])) + \
+        frame(envelope([{"text": "B", "thought": True, "thoughtSignature": "S2"}], "STOP"))
+    assert result(decode(raw)).content == (ir.Thinking("A", "S1", "gemini"), ir.Thinking("B", "S2", "gemini"))
+
+
 def test_gemini_call_id_is_kept() -> None:
     raw = frame(envelope([{"functionCall": {"id": "fc1", "name": "f", "args": {}}}], "STOP", FINAL_USAGE))
     call = result(decode(raw)).content[0]

@@ -145,7 +145,10 @@ class GeminiStreamDecoder:
             return []  # inlineData, executableCode...: nothing the IR answer carries
         if part.get("thought") is True:
             out = self._delta("thinking", text) if text else self._ensure("thinking")
-            return out + ([ir.BlockDelta(self.open[1], "signature", sig)] if sig and self.open else [])
+            if sig and self.open:
+                out.append(ir.BlockDelta(self.open[1], "signature", sig))
+                out += self._close()  # one signature per block: a later thought starts a new one
+            return out
         out = []
         if sig:  # kept in a thinking block of its own, just before the text it came with
             out = self._close() + self._ensure("thinking")
