@@ -15,11 +15,16 @@ from addons.atomicfile import write_atomic
 logger = logging.getLogger(__name__)
 
 
-def presented_key(request: http.Request) -> str | None:
+def presented_key(request: http.Request, browser: bool = False) -> str | None:
+    """The client key from the API headers; for the bridge's own pages (browser=True) also from
+    `?key=`, since a browser cannot send an Authorization header."""
     auth = request.headers.get("authorization", "")
     if auth[:7].lower() == "bearer ":
         return auth[7:].strip()
-    return request.headers.get("x-api-key") or request.headers.get("api-key") or None
+    key = request.headers.get("x-api-key") or request.headers.get("api-key")
+    if key or not browser:
+        return key or None
+    return request.query.get("key") or None
 
 
 def key_matches(presented: str | None, accepted: list[bytes]) -> bool:

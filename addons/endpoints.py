@@ -35,6 +35,8 @@ def classify(method: str, path: str, headers_has_anthropic: bool) -> Endpoint:
         return Endpoint("acc_tokens", dialect)
     if method == "GET" and path.split("?", 1)[0].rstrip("/") == "/_bridge/pools":
         return Endpoint("pools", dialect)
+    if path.startswith("/auth/"):
+        return Endpoint("page", dialect)
     if method == "GET" and p == "/models":
         return Endpoint("models", dialect)
     if method == "GET" and p.startswith("/models/"):

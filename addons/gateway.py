@@ -29,12 +29,14 @@ from addons.clientauth import load_or_create_key
 from addons.clientauth import presented_key
 from addons.endpoints import Endpoint
 from addons.endpoints import classify
+from addons.masking import mask
 from addons.masking import mask_headers
 from addons.pool import Account
 from addons.pool import Pool
 from addons.pool import parse_retry_after
 from addons.pool import status as pool_status
 from addons.providers import plugin
+from addons.providers.base import Page
 from addons.providers.base import Runtime
 from addons.response_store import ResponseStore
 from addons.routing import Route
@@ -195,7 +197,7 @@ class Gateway:
         if ep.name == "unknown":
             raise TranslationError(f"Unknown endpoint {flow.request.method} {flow.request.path}.", kind="not_found",
                                    code="unknown_url")
-        if not key_matches(presented_key(flow.request), self.keys):
+        if not key_matches(presented_key(flow.request, browser=ep.name == "page"), self.keys):
             raise TranslationError("Invalid API key. Send the bridge's client key as 'Authorization: Bearer "
                                    "<key>' or 'x-api-key: <key>'.", kind="authentication")
         mask_headers(flow.request.headers)
@@ -204,6 +206,8 @@ class Gateway:
                                                                       self.discovered_models())))
         elif ep.name == "model":
             self._answer_model(flow, cfg, flow.request.path.split("/models/", 1)[1].split("?")[0])
+        elif ep.name == "page":
+            await self._page(flow)
         elif ep.name == "pools":
             self._answer(flow, answers.json_response(200, {"providers": pool_status(self.pools, time.monotonic())}))
         elif ep.name == "acc_tokens":
@@ -350,6 +354,22 @@ class Gateway:
         call = dialect_call(provider, path, flow.request.raw_content or b"", dict(flow.request.headers.items()),
                             ep.dialect, account)
         apply(flow, UpstreamCall(call.url, call.body, call.headers, flow.request.method), account.proxy)
+
+    async def _page(self, flow: http.HTTPFlow) -> None:
+        """A provider's local page (e.g. /auth/device); `?provider=` picks one when several serve it.
+        A page that polls or links back keeps `?key=` in its own URLs (the page gets it in `query`)."""
+        path, wanted = flow.request.path.split("?", 1)[0], flow.request.query.get("provider")
+        for name, runtime in self.runtimes.items():
+            handler = runtime.pages().get(path)
+            if handler is not None and wanted in (None, name):
+                page = Page(flow.request.method, path, dict(flow.request.query.items()),
+                            flow.request.get_content(strict=False) or b"")
+                answer = await handler(page)
+                if "key" in flow.request.query:  # what mitmweb shows and saves keeps no secret
+                    flow.request.query["key"] = mask(flow.request.query["key"])
+                return self._answer(flow, http.Response.make(answer.status, answer.body, {
+                    "content-type": answer.content_type, "cache-control": "no-store"}))
+        raise TranslationError(f"No provider serves {path}.", kind="not_found", code="unknown_url")
 
     def _acc_tokens(self) -> dict[str, Any]:
         """chat2api's account view: ChatGPT accounts when configured, else every pool; masked."""

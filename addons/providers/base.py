@@ -5,11 +5,36 @@ project discovery or a chat to create first override `context` (and `refresh` fo
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from typing import Awaitable
+from typing import Callable
+from typing import Mapping
+
 from addons.pool import Account
 from translators import ir
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A request for a provider's local page, and (as `PageAnswer`) what to answer."""
+
+    method: str
+    path: str
+    query: Mapping[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class PageAnswer:
+    status: int
+    body: bytes
+    content_type: str = "text/html; charset=utf-8"
+
+
+PageHandler = Callable[[Page], Awaitable[PageAnswer]]
 
 
 class Runtime:
@@ -35,6 +60,11 @@ class Runtime:
     async def refresh(self, account: Account) -> bool:
         """After a 401: renew the account's credential. True when a retry makes sense."""
         return False
+
+    def pages(self) -> dict[str, PageHandler]:
+        """Local pages this provider serves, by path under /auth/ (e.g. a device-flow login page).
+        The gateway checks the client key (header or `?key=`) first."""
+        return {}
 
     async def close(self) -> None:
         pass
