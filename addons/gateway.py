@@ -453,7 +453,7 @@ class Gateway:
             return False
         status = resp.status_code if resp is not None else 502
         if status == 429:
-            retry = parse_retry_after(resp.headers.get("retry-after")) if resp is not None else None
+            retry = self._retry_after(st, resp) if resp is not None else None
             pool.cooldown(st.account, time.monotonic(), retry)
             logger.warning("account %s rate limited; cooling down for %ss", st.account.label,
                            retry if retry is not None else "default")
@@ -462,6 +462,18 @@ class Gateway:
         elif status < 400:
             pool.succeeded(st.account)
         return False
+
+    @staticmethod
+    def _retry_after(st: FlowState, resp: http.Response) -> float | None:
+        """The upstream's Retry-After header, else the delay its error body names (Google's RetryInfo)."""
+        header = parse_retry_after(resp.headers.get("retry-after"))
+        if header is not None:
+            return header
+        try:
+            err = st.upstream.parse_error(resp.status_code, resp.headers, resp.get_content(strict=False) or b"")
+        except Exception:  # a body we cannot read names no delay
+            return None
+        return parse_retry_after(err.retry_after)
 
     def _candidates(self, st: FlowState) -> list[Route]:
         """The flow's own route, then the configured fallbacks of its model or provider."""

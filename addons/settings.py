@@ -224,7 +224,9 @@ def apply_env(raw: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
     data = _plain(raw)
     providers = data.setdefault("providers", {})
     for ptype in ("openai", "anthropic", *PLUGIN_MODULES):
-        if env.get(f"{ptype.upper()}_API_KEY") and ptype not in providers:
+        found = plugin(ptype) if ptype in PLUGIN_MODULES else None
+        creates = found.runtime.env_creates if found else ("api_key",)
+        if ptype not in providers and any(env.get(f"{ptype.upper()}_{f.upper()}") for f in creates):
             providers[ptype] = {"type": ptype}
     for name, p in providers.items():
         if isinstance(p, dict):

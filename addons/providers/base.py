@@ -40,6 +40,8 @@ PageHandler = Callable[[Page], Awaitable[PageAnswer]]
 class Runtime:
     # account fields that `<PROVIDER>_<FIELD>` environment variables may set (first account)
     env_fields: tuple[str, ...] = ("api_key",)
+    # fields whose `<TYPE>_<FIELD>` variable alone creates a provider of this type named after it
+    env_creates: tuple[str, ...] = ("api_key",)
 
     def __init__(self, name: str, base_url: str | None, options: dict[str, Any], state_dir: Path) -> None:
         self.name, self.base_url, self.options, self.state_dir = name, base_url, options, state_dir

@@ -110,6 +110,8 @@ def updated_file(raw: dict[str, Any], tokens: dict[str, Any], expiry: float) -> 
 
 class Runtime(BaseRuntime):
     env_fields = ENV_FIELDS
+    # GEMINI_API_KEY is the Gemini Developer API's variable: it must not create a Code Assist provider
+    env_creates = ("token_file", "refresh_token")
 
     def __init__(self, name: str, base_url: str | None, options: dict[str, Any], state_dir: Path) -> None:
         super().__init__(name, base_url, options, state_dir)

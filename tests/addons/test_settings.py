@@ -67,3 +67,16 @@ def test_one_provider_deployment_from_env_alone() -> None:
 def test_secrets_not_in_repr(tmp_path: Path) -> None:
     cfg = load(None, env={"OPENAI_API_KEY": "sk-very-secret"})
     assert "sk-very-secret" not in repr(cfg) and "sk-very-secret" not in str(cfg.model_dump())
+
+
+def test_gemini_developer_api_key_does_not_create_code_assist_provider() -> None:
+    assert "gemini" not in load(None, env={"GEMINI_API_KEY": "AIza-dev"}).providers
+    cfg = load(None, env={"GEMINI_TOKEN_FILE": "/tmp/oauth_creds.json"})
+    assert cfg.providers["gemini"].options["token_file"] == "/tmp/oauth_creds.json"
+
+
+def test_codegpt_env_variables_make_a_provider() -> None:
+    cfg = load(None, env={"CODEGPT_API_KEY": "sk-c", "CODEGPT_AGENT_ID": "agent-1", "CODEGPT_ORG_ID": "org-1",
+                          "BRIDGE_DEFAULT_PROVIDER": "codegpt"})
+    (account,) = cfg.providers["codegpt"].account_fields()
+    assert account == {"api_key": "sk-c", "agent_id": "agent-1", "org_id": "org-1"}
