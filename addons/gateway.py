@@ -9,12 +9,15 @@ dialect, and cool down accounts that were rate limited."""
 from __future__ import annotations
 
 import logging
+import math
 import secrets
 import time
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
 from typing import Any
+
+import asyncio
 
 from mitmproxy import ctx
 from mitmproxy import exceptions
@@ -27,6 +30,7 @@ from addons import error_page
 from addons.clientauth import key_matches
 from addons.clientauth import load_or_create_key
 from addons.clientauth import presented_key
+from addons.connections import close_upstream
 from addons.endpoints import Endpoint
 from addons.endpoints import classify
 from addons.masking import mask
@@ -45,6 +49,7 @@ from addons.routing import resolve
 from addons.settings import BridgeConfig
 from addons.settings import ConfigError
 from addons.settings import load
+from addons.streaming import Relay
 from addons.streaming import StreamAdapter
 from addons.failover import RETRYABLE
 from addons.failover import Sender
@@ -100,6 +105,9 @@ class FlowState:
     headers: dict[str, str] = field(default_factory=dict)
     tried: list[Account] = field(default_factory=list)
     started: float = 0.0
+    flow: http.HTTPFlow | None = None
+    relay: Relay | StreamAdapter | None = None  # set once the answer streams; knows the last chunk's time
+    idle: bool = False  # given up by the idle watchdog
 
     def adopt(self, plan: Plan) -> None:
         self.route, self.account, self.upstream = plan.route, plan.account, plan.upstream
@@ -151,6 +159,22 @@ class Gateway:
             ctx.options.update(connection_strategy="lazy")
         for name, runtime in self.runtimes.items():
             asyncio_utils.create_task(self._discover(name, runtime), name=f"bridge-models-{name}", keep_ref=True)
+        asyncio_utils.create_task(self._watchdog(), name="bridge-idle-watchdog", keep_ref=True)
+
+    async def _watchdog(self) -> None:
+        """Gives up upstreams silent for longer than idle_timeout_seconds: killing the flow ends the
+        client's answer through the error hook (an error in its dialect), and the upstream request."""
+        while True:
+            await asyncio.sleep(1.0)
+            if self.cfg is None:
+                continue
+            now, limit = time.monotonic(), self.cfg.idle_timeout_seconds
+            for st in list(self.flows.values()):
+                last = st.relay.last if st.relay is not None else st.started
+                if st.flow is not None and now - last > limit and not st.idle:
+                    st.idle = True
+                    if not close_upstream(st.flow) and st.flow.killable:
+                        st.flow.kill()
 
     async def _discover(self, name: str, runtime: Runtime) -> None:
         try:
@@ -233,7 +257,7 @@ class Gateway:
         if ep.name == "count_tokens":
             return self._count_tokens(flow, route, body, ids)
         st = FlowState(ep, route, None, False, None, ids, body.get("stream") is True, body=body, raw=raw,
-                       headers=dict(flow.request.headers.items()), started=time.monotonic())
+                       headers=dict(flow.request.headers.items()), started=time.monotonic(), flow=flow)
         plan = await self._first_plan(st, route, self._pick_account(route.provider_name))
         st.adopt(plan)
         self.flows[flow.id] = st
@@ -306,9 +330,9 @@ class Gateway:
         pool = self.pools[provider]
         account = pool.pick(time.monotonic())
         if account is None:
-            wait = pool.soonest_recovery(time.monotonic())
-            raise TranslationError(f"Every account of provider '{provider}' is rate limited; retry in "
-                                   f"{wait:.0f}s.", kind="rate_limit", retry_after=str(max(1, round(wait))))
+            wait = max(1, math.ceil(pool.soonest_recovery(time.monotonic())))
+            raise TranslationError(f"Every account of provider '{provider}' is rate limited; retry in {wait}s.",
+                                   kind="rate_limit", retry_after=str(wait))
         return account
 
     def _expand(self, req: ir.ChatRequest) -> ir.ChatRequest:
@@ -403,17 +427,19 @@ class Gateway:
         is_sse = resp.headers.get("content-type", "").startswith("text/event-stream")
         if resp.status_code != 200 or not is_sse or not st.stream:
             return  # buffered: translated in response()
+        if flow.request.is_http11:  # chunked, so that a broken-off stream can still be ended well
+            resp.headers.pop("content-length", None)
+            resp.headers["transfer-encoding"] = "chunked"
         if st.identity:
-            resp.stream = True
+            client = codec(st.endpoint.dialect)
+            resp.stream = st.relay = Relay(lambda reason: client.render_stream_error(
+                BridgeError.of("api_error", f"The upstream stream broke off: {reason}.", status=502)))
             return
         assert st.req is not None
         st.pipeline = StreamPipeline(st.upstream.stream_decoder(st.req),
                                      codec(st.endpoint.dialect).stream_encoder(st.req, st.ids), st.transforms)
-        resp.headers.pop("content-length", None)
         resp.headers.pop("content-encoding", None)
-        if flow.request.is_http11:
-            resp.headers["transfer-encoding"] = "chunked"
-        resp.stream = StreamAdapter(st.pipeline, flow.id)
+        resp.stream = st.relay = StreamAdapter(st.pipeline, flow.id)
 
     async def response(self, flow: http.HTTPFlow) -> None:
         st = self.flows.pop(flow.id, None)
@@ -549,11 +575,29 @@ class Gateway:
             flow.response = answers.json_response(200, rendered)
         answers.add_cors(flow.request, flow.response)
 
+    def _end_broken_stream(self, flow: http.HTTPFlow, st: FlowState, reason: str) -> None:
+        """The answer was streaming when the upstream broke off, stalled or the client left: end the
+        client's stream with an error event in its dialect rather than a silently cut body."""
+        kind = "timeout" if st.idle else "api_error"
+        err = BridgeError.of(kind, f"The upstream stream broke off before the answer was complete: {reason}",
+                             status=504 if st.idle else 502)
+        logger.warning("flow %s: stream from %s broke off: %s", flow.id, st.route.provider_name, reason)
+        if st.pipeline is not None:
+            tail = b"".join(st.pipeline.fail(err))
+        else:
+            tail = codec(st.endpoint.dialect).render_stream_error(err)
+        if tail:
+            error_page.register_tail(flow.request, tail)
+
     async def error(self, flow: http.HTTPFlow) -> None:
         st = self.flows.pop(flow.id, None)
         if st is None:
             return
         mask_headers(flow.request.headers)
+        reason = "the upstream was silent for too long" if st.idle else (flow.error.msg if flow.error else "")
+        if flow.response is not None and flow.response.stream:
+            self._end_broken_stream(flow, st, reason)
+            return
         if flow.response is None and flow.error is not None:
             if st.account is not None:
                 await self._account_outcome(st, None)
@@ -563,8 +607,8 @@ class Gateway:
                 self._finish(flow, st, retried)
                 error_page.register(flow.request, flow.response)
                 return
-            msg = flow.error.msg
-            err = BridgeError.of("upstream_unreachable",
+            msg = reason
+            err = BridgeError.of("timeout" if st.idle else "upstream_unreachable",
                                  f"The upstream of provider '{st.route.provider_name}' could not be reached: {msg}")
             logger.warning("flow %s: upstream %s unreachable: %s", flow.id, st.route.provider_name, msg)
             response = answers.error_response(st.endpoint.dialect, err)

@@ -1,8 +1,14 @@
-"""The value the bridge puts in flow.response.stream: upstream chunk in, translated chunks out."""
+"""The values the bridge puts in flow.response.stream: upstream chunk in, client chunks out.
+
+Both record when the upstream last sent something, for the idle watchdog."""
 
 from __future__ import annotations
 
 import logging
+import time
+from typing import Callable
+
+import orjson
 
 from translators.errors import BridgeError
 from translators.pipeline import StreamPipeline
@@ -10,15 +16,77 @@ from translators.pipeline import StreamPipeline
 logger = logging.getLogger(__name__)
 
 
-class StreamAdapter:
-    """mitmproxy calls this once per received chunk and once with b"" at the end of the body."""
+class Relay:
+    """Identity path: the upstream's events relayed unchanged, whole events at a time, each `data:`
+    line checked to be JSON (or `[DONE]`). Garbage ends the client's stream with its
+    dialect's error event instead of reaching it."""
 
-    __slots__ = ("pipeline", "flow_id")
+    __slots__ = ("last", "pending", "done", "error_tail")
+
+    MAX_PENDING = 16 * 1024 * 1024
+
+    def __init__(self, error_tail: Callable[[str], bytes]) -> None:
+        self.last = time.monotonic()
+        self.pending = b""
+        self.done = False
+        self.error_tail = error_tail
+
+    def __call__(self, data: bytes) -> list[bytes]:
+        self.last = time.monotonic()
+        if self.done:
+            return []
+        if not data:  # end of body: whatever is left (an event without its blank line)
+            rest, self.pending = self.pending, b""
+            return self._checked(rest) if rest else []
+        buf = self.pending + data if self.pending else data
+        cut = max(_end_after(buf, b"\n\n"), _end_after(buf, b"\r\n\r\n"))
+        self.pending = buf[cut:]
+        if len(self.pending) > self.MAX_PENDING:
+            return self._fail(b"", "an event exceeds the size limit")
+        return self._checked(buf[:cut]) if cut else []
+
+    def _checked(self, ready: bytes) -> list[bytes]:
+        start = 0
+        for line in ready.split(b"\n"):
+            if line.startswith(b"data:"):
+                payload = line[5:].strip()
+                if payload and payload != b"[DONE]" and not _is_json(payload):
+                    good = _end_after(ready[:start], b"\n\n")
+                    return self._fail(ready[:good], "the upstream sent a malformed event")
+            start += len(line) + 1
+        return [ready]
+
+    def _fail(self, good: bytes, reason: str) -> list[bytes]:
+        self.done = True
+        tail = self.error_tail(reason)
+        return [good, tail] if good else [tail]
+
+
+def _is_json(payload: bytes) -> bool:
+    try:
+        orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
+def _end_after(buf: bytes, sep: bytes) -> int:
+    """Offset just past the last `sep` in buf, 0 when there is none."""
+    i = buf.rfind(sep)
+    return i + len(sep) if i >= 0 else 0
+
+
+class StreamAdapter:
+    """Translation path: mitmproxy calls this once per received chunk and once with b"" at the end."""
+
+    __slots__ = ("pipeline", "flow_id", "last")
 
     def __init__(self, pipeline: StreamPipeline, flow_id: str) -> None:
         self.pipeline, self.flow_id = pipeline, flow_id
+        self.last = time.monotonic()
 
     def __call__(self, data: bytes) -> list[bytes]:
+        self.last = time.monotonic()
         # Never return b"": mid-stream it becomes an empty chunk, i.e. the end of an HTTP/1.1 body.
         try:
             return self.pipeline.feed(data) if data else self.pipeline.flush()

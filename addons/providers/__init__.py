@@ -16,6 +16,8 @@ PLUGIN_MODULES = {
     "codegeex": "codegeex",
     "qwen": "qwen",
     "gemini": "gemini_code_assist",
+    "copilot": "copilot",
+    "chatgpt": "chatgpt_web",
 }
 
 

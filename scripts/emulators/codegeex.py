@@ -18,13 +18,13 @@ tools listed in the system text as `N. <tool name="NAME">` entries, tool results
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from typing import Any, Iterator
 
 from .app import WireProtocol
 from .httpserver import Request, Response
-from .script import Decision, ToolCall, Turn, decide, split_fragments, split_text
+from .prompt_markup import TRIGGER, answer_text, read_tools, tool_results, without_results
+from .script import Turn, decide, split_fragments, split_text
 from .wire import json_response
 
 CHAT = "/prod/code/chatCodeSseV3/chat"
@@ -39,10 +39,6 @@ MODELS = [
 SSE_HEADERS = {"content-type": "text/event-stream;charset=UTF-8", "cache-control": "no-cache"}
 
 SYSTEM_HEAD, USER_SEP = "[System]\n", "\n\n[User]\n"
-TRIGGER = "<Function_bridge_Start/>"
-_TOOL_ENTRY = re.compile(r'^\d+\. <tool name="([^"]+)">\n(.*?)^</tool>$', re.M | re.S)
-_SCHEMA_LINE = re.compile(r"^Arguments \(JSON schema\): (.*)$", re.M)
-_RESULT = re.compile(r"<tool_result\b[^>]*>\n?(.*?)\n?</tool_result>", re.S)
 _HISTORY_FIELDS = ("query", "answer", "id")
 
 
@@ -135,37 +131,7 @@ def prompt_turn(prompt: str) -> Turn:
     system, user = "", prompt
     if prompt.startswith(SYSTEM_HEAD) and USER_SEP in prompt:
         system, _, user = prompt[len(SYSTEM_HEAD):].partition(USER_SEP)
-    turn = Turn(prompt=_RESULT.sub("", user).strip(), tool_results=_RESULT.findall(user))
+    turn = Turn(prompt=without_results(user), tool_results=tool_results(user))
     if TRIGGER in system:  # the bridge's tool instructions
-        for name, entry in _TOOL_ENTRY.findall(system):
-            turn.tools.append(name)
-            turn.tool_schemas[name] = _schema(entry)
-            if "free-form" in entry and not _SCHEMA_LINE.search(entry):
-                turn.freeform.add(name)
+        read_tools(system, turn)
     return turn
-
-
-def _schema(entry: str) -> dict[str, Any]:
-    m = _SCHEMA_LINE.search(entry)
-    try:
-        schema = json.loads(m.group(1)) if m else {}
-    except ValueError:
-        return {}
-    return schema if isinstance(schema, dict) else {}
-
-
-def answer_text(decision: Decision) -> str:
-    """A text answer as it is; tool calls as the prompt-tools markup (no text around it)."""
-    if decision.text is not None:
-        return decision.text
-    return "\n".join([TRIGGER, "<function_calls>", *map(_call_markup, decision.calls), "</function_calls>"])
-
-
-def _call_markup(call: ToolCall) -> str:
-    tag = "input" if call.freeform else "args_json"
-    arguments = f"<{tag}>{_cdata(call.payload)}</{tag}>"
-    return f"<function_call>\n<tool>{call.name}</tool>\n{arguments}\n</function_call>"
-
-
-def _cdata(text: str) -> str:
-    return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"

@@ -11,8 +11,6 @@ instructions, the offered tools are read from them and SCRIPT.md's calls are wri
 
 from __future__ import annotations
 
-import json
-import re
 import secrets
 from http import HTTPStatus
 from typing import Any, Iterator
@@ -20,7 +18,8 @@ from typing import Any, Iterator
 from .app import WireProtocol
 from .httpserver import Request, Response
 from .openai_common import bearer
-from .script import Decision, ToolCall, Turn, decide, split_fragments, split_text
+from .prompt_markup import TRIGGER, answer_text, read_tools, tool_results
+from .script import Decision, Turn, decide, split_fragments, split_text
 from .wire import SSE_DONE, SSE_HEADERS, estimate_tokens, json_response, now, sse_data
 
 API = "/api/v1"
@@ -37,45 +36,11 @@ AGENTS = [
 LEGACY_SHAPE = {"5c4d3e2f-1a0b-4c9d-8e7f-6a5b4c3d2e1f"}
 ROLES = ("system", "user", "assistant")
 
-# ---- the prompt-tool markup (translators/transforms/prompt_tools.py docstring, copied by contract) ----
-TRIGGER = "<Function_bridge_Start/>"
-_TOOL_RE = re.compile(r'^\s*\d+\.\s*<tool name="([^"]+)">\s*$(.*?)^</tool>\s*$', re.M | re.S)
-_SCHEMA_RE = re.compile(r"^Arguments \(JSON schema\): (.+)$", re.M)
-_RESULT_RE = re.compile(r"<tool_result\b[^>]*>\n?(.*?)\n?</tool_result>", re.S)
-
 
 def offered_tools(system: str, turn: Turn) -> None:
-    """Tools listed as `N. <tool name="NAME">` ... `</tool>` in instructions that carry the trigger."""
-    if TRIGGER not in system:
-        return
-    for m in _TOOL_RE.finditer(system):
-        name, schema = m.group(1), _SCHEMA_RE.search(m.group(2))
-        turn.tools.append(name)
-        turn.tool_schemas[name] = _schema(schema.group(1)) if schema else {}
-        if schema is None:  # a free-form tool: "Input: free-form raw text (not JSON)"
-            turn.freeform.add(name)
-
-
-def _schema(text: str) -> dict[str, Any]:
-    try:
-        parsed = json.loads(text)
-    except ValueError:
-        return {}
-    return parsed if isinstance(parsed, dict) else {}
-
-
-def _cdata(text: str) -> str:
-    return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
-
-
-def markup(calls: tuple[ToolCall, ...]) -> str:
-    """The calls as the bridge asks for them: trigger line, then one <function_calls> block."""
-    parts = []
-    for c in calls:
-        tag = "input" if c.freeform else "args_json"
-        parts.append(f"<function_call>\n<tool>{c.name}</tool>\n<{tag}>{_cdata(c.payload)}</{tag}>\n"
-                     "</function_call>\n")
-    return f"{TRIGGER}\n<function_calls>\n{''.join(parts)}</function_calls>"
+    """The tools of instructions that carry the trigger (the bridge's prompt-tools section)."""
+    if TRIGGER in system:
+        read_tools(system, turn)
 
 
 def codegpt_turn(messages: list[dict[str, str]]) -> Turn:
@@ -86,13 +51,9 @@ def codegpt_turn(messages: list[dict[str, str]]) -> Turn:
     users = [m["content"] for m in conversation if m["role"] == "user" and m["content"]]
     turn = Turn(prompt=users[-1] if users else "")
     if conversation and conversation[-1]["role"] == "user":
-        turn.tool_results = _RESULT_RE.findall(conversation[-1]["content"])
+        turn.tool_results = tool_results(conversation[-1]["content"])
     offered_tools(system, turn)
     return turn
-
-
-def answer_text(decision: Decision) -> str:
-    return markup(decision.calls) if decision.calls else str(decision.text)
 
 
 def answer_pieces(decision: Decision, text: str) -> list[str]:

@@ -29,8 +29,12 @@ from .app import WireProtocol
 from .httpserver import Request
 from .httpserver import Response
 from .openai_common import bearer
+from .prompt_markup import answer_text
+from .prompt_markup import read_tools
+from .prompt_markup import tool_results
+from .prompt_markup import trigger_of
+from .prompt_markup import without_results
 from .script import Decision
-from .script import ToolCall
 from .script import Turn
 from .script import decide
 from .wire import SSE_HEADERS
@@ -40,7 +44,6 @@ from .wire import now
 from .wire import pieces
 from .wire import reasoning_text
 
-TRIGGER = "<Function_bridge_Start/>"  # the prompt-tools trigger, used when the prompt shows none
 MAX_CHATS = 10_000
 
 MODELS = [
@@ -57,10 +60,6 @@ _CODES = {"invalid_request": "Bad_Request", "auth": "Unauthorized", "not_found":
 _OPEN_ROUTES = ("/api/models", "/api/v2/models/", "/api/v2/models", "/api/v1/auths/signin")
 
 _TURN = re.compile(r"(?:\A|\n\n)(system|user|assistant): ")
-_TOOL = re.compile(r'^\d+\. <tool name="([^"]+)">\n(.*?)\n</tool>$', re.S | re.M)
-_SCHEMA = re.compile(r"^Arguments \(JSON schema\): (.*)$", re.M)
-_TRIGGER_LINE = re.compile(r"^(<[A-Za-z_][^\s<>]*/>)\n<function_calls>$", re.M)
-_RESULT = re.compile(r"<tool_result\b[^>]*>(.*?)</tool_result>", re.S)
 
 
 def _dumps(obj: Any) -> str:
@@ -216,53 +215,19 @@ def read_turn(text: str) -> Turn:
     turn = Turn()
     for role, body in turns:
         if role == "system":
-            _read_tools(body, turn)
+            read_tools(body, turn)
     conversation = [(r, b) for r, b in turns if r != "system"]
     for role, body in reversed(conversation):  # trailing user turns made of tool results (rule 1)
-        found = _RESULT.findall(body) if role == "user" else []
+        found = tool_results(body) if role == "user" else []
         if not found:
             break
-        turn.tool_results[:0] = [r.strip("\n") for r in found]
+        turn.tool_results[:0] = found
     for role, body in reversed(conversation):
-        prompt = _RESULT.sub("", body).strip() if role == "user" else ""
+        prompt = without_results(body) if role == "user" else ""
         if prompt:
             turn.prompt = prompt
             break
     return turn
-
-
-def _read_tools(system: str, turn: Turn) -> None:
-    for m in _TOOL.finditer(system):
-        name, desc = m.group(1), m.group(2)
-        schema_line = _SCHEMA.search(desc)
-        try:
-            schema = json.loads(schema_line.group(1)) if schema_line else {}
-        except ValueError:
-            schema = {}
-        turn.tools.append(name)
-        turn.tool_schemas[name] = schema if isinstance(schema, dict) else {}
-        if re.search(r"^Input: free-form", desc, re.M):
-            turn.freeform.add(name)
-
-
-def trigger_of(text: str) -> str:
-    """The trigger line the instructions' example shows right before `<function_calls>`."""
-    m = _TRIGGER_LINE.search(text)
-    return m.group(1) if m else TRIGGER
-
-
-def _cdata(text: str) -> str:
-    return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
-
-
-def markup(calls: tuple[ToolCall, ...], trigger: str) -> str:
-    """Tool calls written as the prompt-tools instructions ask: trigger line + <function_calls>."""
-    body = ""
-    for c in calls:
-        tag = "input" if c.freeform else "args_json"
-        body += f"<function_call>\n<tool>{c.name}</tool>\n<{tag}>{_cdata(c.payload)}</{tag}>\n"
-        body += "</function_call>\n"
-    return f"{trigger}\n<function_calls>\n{body}</function_calls>"
 
 
 # ---- the answer stream (A4) ----
@@ -272,7 +237,7 @@ class _Answer:
     def __init__(self, chat_id: str, decision: Decision, trigger: str, input_tokens: int, *,
                  thinking: bool, phases: bool, incremental: bool) -> None:
         self.chat_id, self.response_id = chat_id, str(uuid.uuid4())
-        self.text = decision.text if decision.text is not None else markup(decision.calls, trigger)
+        self.text = answer_text(decision, trigger)
         self.reasoning = reasoning_text(decision) if thinking else ""
         self.input_tokens, self.phases, self.incremental = input_tokens, phases, incremental
 

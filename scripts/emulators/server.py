@@ -29,6 +29,8 @@ PROVIDER_PROTOCOLS = {
     "codegeex": (".codegeex", "CodeGeeX"),
     "qwen": (".qwen", "Qwen"),
     "gemini": (".gemini_code_assist", "GeminiCodeAssist"),
+    "copilot": (".copilot", "Copilot"),
+    "chatgpt": (".chatgpt_web", "ChatGPTWeb"),
 }
 for _name, (_module, _cls) in PROVIDER_PROTOCOLS.items():
     try:

@@ -12,6 +12,7 @@ from translators import ir
 from translators.dialects.openai_responses import CODEC
 from translators.dialects.openai_responses.wire import ENVELOPE
 from translators.errors import BridgeError
+from translators.errors import TranslationError
 
 
 class SeqIds(ir.Ids):
@@ -85,13 +86,20 @@ def test_parse_response() -> None:
     )
 
 
+def test_failed_or_error_bodies_raise() -> None:
+    """A failed response or an error object sent with status 200 is an error for the client."""
+    with pytest.raises(TranslationError, match="overloaded"):
+        CODEC.parse_response({"id": "r", "status": "failed", "error": {"message": "overloaded"}, "output": []})
+    with pytest.raises(TranslationError, match="quota"):
+        CODEC.parse_response({"error": {"message": "quota exceeded", "type": "insufficient_quota"}})
+
+
 @pytest.mark.parametrize(
     "status,details,stop",
     [
         ("incomplete", {"reason": "max_output_tokens"}, "max_tokens"),
         ("incomplete", {"reason": "content_filter"}, "content_filter"),
         ("completed", None, "end_turn"),
-        ("failed", None, "error"),
     ],
 )
 def test_parse_status(status: str, details: Any, stop: str) -> None:

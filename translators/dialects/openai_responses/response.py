@@ -44,6 +44,13 @@ _ECHO_EXTRA = ("max_tool_calls", "prompt_cache_key", "prompt_cache_retention", "
 def parse_response(body: dict[str, Any]) -> ir.ChatResponse:
     if not isinstance(body, dict):
         raise TranslationError("The upstream response must be a JSON object.", kind="api_error")
+    error = body.get("error")
+    if error and "output" not in body:  # an error object sent with status 200
+        message = error.get("message") if isinstance(error, dict) else str(error)
+        raise TranslationError(str(message or "The upstream reported an error."), kind="api_error", status=502)
+    if body.get("status") == "failed":
+        message = error.get("message") if isinstance(error, dict) else None
+        raise TranslationError(str(message or "The upstream response failed."), kind="api_error", status=502)
     output = optional(body, "output", list) or []
     content = tuple(b for i, item in enumerate(output) for b in output_blocks(item, f"output[{i}]"))
     saw_tool = any(isinstance(b, ir.ToolUse) for b in content)

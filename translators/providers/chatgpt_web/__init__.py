@@ -1,0 +1,97 @@
+"""ChatGPT web: the private backend behind chatgpt.com (chatgpt-web.md) as a provider codec.
+
+Each conversation needs fresh sentinel tokens and a proof of work (3), and on `/f/conversation`
+three prepare calls (3.7): the runtime (addons/providers/chatgpt_web.py) makes those calls with the
+builders of request.py and sentinel.py, and passes the results in ctx (`sentinel`, `conduit_token`).
+The backend has no client tool calling (12.8): native_tools is False and the gateway describes the
+tools in the prompt (translators.transforms.prompt_tools), as chat2api does (10.3)."""
+
+from __future__ import annotations
+
+from typing import Any
+from typing import Mapping
+
+import orjson
+
+from translators import ir
+from translators.accumulate import Accumulator
+from translators.errors import BridgeError
+from translators.errors import TranslationError
+from translators.providers.base import UpstreamCall
+from translators.providers.chatgpt_web import errors
+from translators.providers.chatgpt_web import request
+from translators.providers.chatgpt_web.request import BASE_URL
+from translators.providers.chatgpt_web.stream import ChatGPTStreamDecoder
+from translators.sse import SSEParser
+
+__all__ = ["BASE_URL", "CODEC", "MODELS", "check"]
+
+# Web slugs (4 field notes), listed when the model list cannot be fetched.
+MODELS = ["auto", "gpt-5", "gpt-5-thinking", "gpt-5-instant", "gpt-4o", "gpt-4o-mini", "o3"]
+
+
+class _ChatGPTCodec:
+    name = "chatgpt"
+    native_tools = False
+
+    @staticmethod
+    def build(req: ir.ChatRequest, model: str, ctx: Mapping[str, Any], ids: ir.Ids) -> UpstreamCall:
+        return request.build(req, model, ctx, ids)
+
+    @staticmethod
+    def stream_decoder(req: ir.ChatRequest) -> ChatGPTStreamDecoder:
+        return ChatGPTStreamDecoder(req)
+
+    @staticmethod
+    def parse_response(body: bytes) -> ir.ChatResponse:
+        """A 200 answer that is not text/event-stream: a `{"detail": ...}` error (9: token errors once
+        came with 200), or SSE served under another content type (the backend always streams, 5)."""
+        head = body.lstrip()
+        if head.startswith((b"data:", b"event:")):
+            return decode_sse(body)
+        err = errors.from_body(body)
+        if err is not None:
+            raise _raise(err)
+        raise TranslationError("ChatGPT answered with something that is neither a stream nor an error.",
+                               kind="api_error", status=502)
+
+    @staticmethod
+    def parse_error(status: int, headers: Mapping[str, str], body: bytes) -> BridgeError:
+        return errors.parse_error(status, headers, body)
+
+    @staticmethod
+    def models(options: Mapping[str, Any]) -> list[str]:
+        return list(MODELS)
+
+
+CODEC: Any = _ChatGPTCodec()
+
+
+def decode_sse(body: bytes, req: ir.ChatRequest | None = None) -> ir.ChatResponse:
+    req = req or ir.ChatRequest(model="", messages=())
+    parser, decoder, acc = SSEParser(), ChatGPTStreamDecoder(req), Accumulator()
+    for ev in [e for sse in parser.feed(body) + parser.flush() for e in decoder.feed(sse)] + decoder.flush():
+        acc.feed(ev)
+    return acc.result()
+
+
+def _raise(err: BridgeError) -> TranslationError:
+    return TranslationError(err.message, kind=err.kind, code=err.code, status=err.status,
+                            retry_after=err.retry_after)
+
+
+def check(status: int, headers: Mapping[str, str], body: bytes, what: str) -> Any:
+    """A JSON answer of a side call (sentinel, prepare, models) -> its object, or the error it is,
+    named after the step that failed (chat2api: `sentinel prepare failed: status=...`, 3.2)."""
+    if status >= 300:
+        err = errors.parse_error(status, headers, body)
+        raise TranslationError(f"{what} failed (HTTP {status}): {err.message}", kind=err.kind, code=err.code,
+                               status=err.status, retry_after=err.retry_after)
+    err = errors.from_body(body)
+    if err is not None:
+        raise _raise(err)
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise TranslationError(f"ChatGPT's {what} answer is not JSON: {body[:200]!r}", kind="api_error",
+                               status=502) from None

@@ -1,0 +1,67 @@
+"""GitHub Copilot's chat backend ("CAPI", github-copilot.md) as a provider codec.
+
+CAPI speaks three APIs: OpenAI chat completions, OpenAI Responses and Anthropic Messages, each model
+listing the ones it accepts in `/models` (2). build() picks the API (models.choose_endpoint), renders
+the body with that dialect's own codec and adds Copilot's edits and editor headers (request.py); the
+answer is decoded by recognising the API from its first event (stream.py), so one stateless CODEC
+serves every request. The runtime (addons/providers/copilot) supplies in ctx: `copilot_token`,
+`api_base` (endpoints.api), `models` (id -> ModelInfo from /models), `request_id`, `interaction_id`
+and the provider's options (editor_version, plugin_version, integration_id, api_version, headers,
+anthropic_beta, messages_api)."""
+
+from __future__ import annotations
+
+from typing import Any
+from typing import Mapping
+
+from translators import ir
+from translators.errors import BridgeError
+from translators.providers.base import UpstreamCall
+from translators.providers.copilot import auth
+from translators.providers.copilot import errors
+from translators.providers.copilot import models
+from translators.providers.copilot import request
+from translators.providers.copilot.models import MODELS
+from translators.providers.copilot.models import ModelInfo
+from translators.providers.copilot.models import parse_models
+from translators.providers.copilot.stream import CopilotStreamDecoder
+from translators.providers.copilot.stream import parse_response
+
+__all__ = ["CODEC", "MODELS", "ModelInfo", "auth", "errors", "models", "models_call", "parse_models", "request"]
+
+
+class _CopilotCodec:
+    name = "copilot"
+    native_tools = True
+
+    @staticmethod
+    def build(req: ir.ChatRequest, model: str, ctx: Mapping[str, Any], ids: ir.Ids) -> UpstreamCall:
+        return request.build(req, model, ctx, ids)
+
+    @staticmethod
+    def stream_decoder(req: ir.ChatRequest) -> CopilotStreamDecoder:
+        return CopilotStreamDecoder(req)
+
+    @staticmethod
+    def parse_response(body: bytes) -> ir.ChatResponse:
+        return parse_response(body)
+
+    @staticmethod
+    def parse_error(status: int, headers: Mapping[str, str], body: bytes) -> BridgeError:
+        return errors.parse_error(status, headers, body)
+
+    @staticmethod
+    def models(options: Mapping[str, Any]) -> list[str]:
+        return list(MODELS)
+
+
+CODEC: Any = _CopilotCodec()
+
+
+def models_call(ctx: Mapping[str, Any]) -> UpstreamCall:
+    """`GET {base}/models` with the chat headers (7)."""
+    req = ir.ChatRequest(model="", messages=())
+    t = request.Target("", models.CHAT, None)
+    hdrs = request.headers(ctx, req, t, ir.Ids(0))
+    hdrs["accept"] = "application/json"
+    return UpstreamCall(request.api_base(ctx) + "/models", b"", hdrs, method="GET", streams=False)
