@@ -58,6 +58,7 @@ from addons.upstream import dialect_call
 from addons.upstream_side import DialectUpstream
 from addons.upstream_side import decode_whole_stream
 from translators import ir
+from translators import validate
 from translators.errors import BridgeError
 from translators.errors import TranslationError
 from translators.events import response_events
@@ -108,6 +109,7 @@ class FlowState:
     flow: http.HTTPFlow | None = None
     relay: Relay | StreamAdapter | None = None  # set once the answer streams; knows the last chunk's time
     idle: bool = False  # given up by the idle watchdog
+    direct: bool = False  # the account came with the client's key: no other account may serve the flow
 
     def adopt(self, plan: Plan) -> None:
         self.route, self.account, self.upstream = plan.route, plan.account, plan.upstream
@@ -221,9 +223,12 @@ class Gateway:
         if ep.name == "unknown":
             raise TranslationError(f"Unknown endpoint {flow.request.method} {flow.request.path}.", kind="not_found",
                                    code="unknown_url")
-        if not key_matches(presented_key(flow.request, browser=ep.name == "page"), self.keys):
-            raise TranslationError("Invalid API key. Send the bridge's client key as 'Authorization: Bearer "
-                                   "<key>' or 'x-api-key: <key>'.", kind="authentication")
+        key, direct = presented_key(flow.request, browser=ep.name == "page"), None
+        if not key_matches(key, self.keys):
+            direct = self._direct_account(flow, ep, cfg, key)
+            if direct is None:
+                raise TranslationError("Invalid API key. Send the bridge's client key as 'Authorization: Bearer "
+                                       "<key>' or 'x-api-key: <key>'.", kind="authentication")
         mask_headers(flow.request.headers)
         if ep.name == "models":
             self._answer(flow, answers.json_response(200, models_body(cfg, int(time.time()),
@@ -239,9 +244,29 @@ class Gateway:
         elif ep.name == "passthrough":
             self._passthrough(flow, ep, cfg)
         else:
-            await self._bridge(flow, ep, cfg)
+            await self._bridge(flow, ep, cfg, direct)
 
-    async def _bridge(self, flow: http.HTTPFlow, ep: Endpoint, cfg: BridgeConfig) -> None:
+    def _direct_account(self, flow: http.HTTPFlow, ep: Endpoint, cfg: BridgeConfig,
+                        key: str | None) -> Account | None:
+        """A provider credential presented as the client key (ChatGPT's `raw_token_prefix` option): the
+        account for this one request, when the model routes to a provider whose runtime accepts the key."""
+        if not key or ep.name not in ("chat", "responses", "messages"):
+            return None
+        if len(flow.request.raw_content or b"") > cfg.max_body_bytes:
+            return None
+        try:
+            model = load_object(flow.request.get_content(strict=False) or b"").get("model")
+        except TranslationError:
+            return None
+        route = resolve(cfg, model) if isinstance(model, str) and model else None
+        runtime = self.runtimes.get(route.provider_name) if route is not None else None
+        account = runtime.account_for_client_key(key) if runtime is not None else None
+        if account is not None and route is not None:
+            account.proxy = account.proxy or route.provider.proxy
+        return account
+
+    async def _bridge(self, flow: http.HTTPFlow, ep: Endpoint, cfg: BridgeConfig,
+                      direct: Account | None = None) -> None:
         if len(flow.request.raw_content or b"") > cfg.max_body_bytes:
             raise TranslationError(f"Request body exceeds {cfg.max_body_bytes} bytes.", kind="request_too_large")
         raw = flow.request.get_content(strict=False) or b""
@@ -257,8 +282,9 @@ class Gateway:
         if ep.name == "count_tokens":
             return self._count_tokens(flow, route, body, ids)
         st = FlowState(ep, route, None, False, None, ids, body.get("stream") is True, body=body, raw=raw,
-                       headers=dict(flow.request.headers.items()), started=time.monotonic(), flow=flow)
-        plan = await self._first_plan(st, route, self._pick_account(route.provider_name))
+                       headers=dict(flow.request.headers.items()), started=time.monotonic(), flow=flow,
+                       direct=direct is not None)
+        plan = await self._first_plan(st, route, direct or self._pick_account(route.provider_name))
         st.adopt(plan)
         self.flows[flow.id] = st
         apply(flow, plan.call, plan.account.proxy)
@@ -272,7 +298,7 @@ class Gateway:
             try:
                 return await self._plan(st, route, account)
             except TranslationError as e:
-                if e.error.status not in RETRYABLE or len(tried) >= self.cfg.failover.max_attempts:
+                if st.direct or e.error.status not in RETRYABLE or len(tried) >= self.cfg.failover.max_attempts:
                     raise
                 if e.error.status == 429:
                     pool.cooldown(account, time.monotonic(), parse_retry_after(e.error.retry_after))
@@ -297,7 +323,10 @@ class Gateway:
                     and not any(mark in st.raw for mark in FOREIGN_REASONING))
         if isinstance(body.get("previous_response_id"), str):
             identity = identity and body["previous_response_id"] not in self.store
-        if identity:
+        if identity:  # parsed for validation only: bad input gets the bridge's clear 400
+            checked = codec(ep.dialect).parse_request(body)
+            if checked.previous_response_id is None:  # else the history lives upstream
+                validate.check(checked)
             up_body = {**body, "model": route.upstream_model}
         else:
             up_body = codec(up_dialect).render_request(self._ir(st), route.upstream_model)
@@ -323,7 +352,7 @@ class Gateway:
         """The client's request in the IR, parsed once per flow."""
         if st.req is None:
             assert st.body is not None
-            st.req = self._expand(codec(st.endpoint.dialect).parse_request(st.body))
+            st.req = validate.check(self._expand(codec(st.endpoint.dialect).parse_request(st.body)))
         return st.req
 
     def _pick_account(self, provider: str) -> Account:
@@ -515,6 +544,8 @@ class Gateway:
         `retry_same`: the failed account's credential was refreshed, so it may go again first.
         Returns the last upstream answer (None if nothing answered at all)."""
         assert self.cfg is not None
+        if st.direct:  # the client's own credential: the pool's accounts are not the client's to use
+            return resp
         limits, last = self.cfg.failover, resp
         for route in self._candidates(st):
             pool = self.pools[route.provider_name]

@@ -24,7 +24,7 @@ Measurements:
 (e) and (f) measure memory, not speed: they run for all variants at once, to save time.
 
 The load client is asyncio on raw sockets (hand-made HTTP/1.1, minimal content-length / chunked
-parsing) so that it is not the bottleneck; its CPU share and the upstream's are printed with (a).
+parsing) so that it is not the bottleneck; its CPU share is printed with (a) and (c).
 A report, not a test: exits 0 whenever the measurements completed.
 """
 
@@ -336,13 +336,14 @@ async def load_streams(port: int, pid: int, sz: Sizes) -> dict[str, float]:
             events += r.events
             bad += r.status != 200 or r.events != expected
 
-    cpu0, t0 = cpu_seconds(pid), time.perf_counter()
+    cpu0, me0, t0 = cpu_seconds(pid), time.process_time(), time.perf_counter()
     await asyncio.gather(*(one(c) for c in conns))
-    el, cpu = time.perf_counter() - t0, cpu_seconds(pid) - cpu0
+    el, cpu, me = time.perf_counter() - t0, cpu_seconds(pid) - cpu0, time.process_time() - me0
     for c in conns:
         c.transport.close()  # type: ignore[union-attr]
     return {"chunks_per_s": events / el, "cpu_us_per_chunk": cpu / max(events, 1) * 1e6,
-            "stream_cpu_pct": cpu / el * 100, "events": events, "errors": bad, "seconds": el}
+            "stream_cpu_pct": cpu / el * 100, "stream_client_cpu_pct": me / el * 100,
+            "events": events, "errors": bad, "seconds": el}
 
 
 async def load_ttfc(port: int, sz: Sizes) -> dict[str, float]:
@@ -537,11 +538,13 @@ ROWS = [  # key, label, fmt, better, target kind, target value
     ("chunks_per_s", "c. stream chunks/s", "{:.0f}", HIGHER, "ratio>=", 0.7),
     ("cpu_us_per_chunk", "   proxy CPU us/chunk", "{:.1f}", LOWER, None, None),
     ("stream_cpu_pct", "   proxy CPU % of a core in (c)", "{:.0f}", None, None, None),
+    ("stream_client_cpu_pct", "   load-client CPU % in (c)", "{:.0f}", None, None, None),
     ("ttfc_median_ms", "d. TTFC median (ms)", "{:.2f}", LOWER, "plus<=", 2.0),
     ("ttfc_p90_ms", "   TTFC p90 (ms)", "{:.2f}", LOWER, None, None),
     ("idle_rss_mb", "e. RSS before slow streams (MB)", "{:.1f}", None, None, None),
     ("peak_rss_mb", "e. peak RSS, slow streams (MB)", "{:.1f}", LOWER, None, None),
     ("kb_per_stream", "   RSS per open stream (KB)", "{:.0f}", LOWER, None, None),
+    ("max_open", "   slow streams open at once", "{:.0f}", None, None, None),
     ("rss_first_mb", "f. RSS after first requests (MB)", "{:.1f}", None, None, None),
     ("rss_total_mb", "f. RSS after all requests (MB)", "{:.1f}", None, None, None),
     ("growth_pct", "f. RSS growth first->all (%)", "{:+.1f}", LOWER, "abs<=", 5.0),
@@ -691,11 +694,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             best = max(rounds, key=lambda rd: rd["rps"])  # CPU shares go with the best round
             for key in ("proxy_cpu_pct", "client_cpu_pct", "upstream_cpu_pct"):
                 s[key] = best[key]
-            s["stream_cpu_pct"] = max(rounds, key=lambda rd: rd["chunks_per_s"])["stream_cpu_pct"]
+            best_c = max(rounds, key=lambda rd: rd["chunks_per_s"])
+            for key in ("stream_cpu_pct", "stream_client_cpu_pct"):
+                s[key] = best_c[key]
             s["errors"] = sum(rd["errors"] for rd in rounds)
         mem, slow = raw[v].get("memory", {}), raw[v].get("slow", {})
         s.update({k: mem[k] for k in ("rss_first_mb", "rss_total_mb", "growth_pct") if k in mem})
-        s.update({k: slow[k] for k in ("idle_rss_mb", "peak_rss_mb", "kb_per_stream") if k in slow})
+        s.update({k: slow[k] for k in ("idle_rss_mb", "peak_rss_mb", "kb_per_stream", "max_open")
+                  if k in slow})
         s["errors"] = s.get("errors", 0) + mem.get("errors", 0) + slow.get("errors", 0)
         summary[v] = s
     return {"sizes": sz.__dict__, "variants": variants, "failed": failed, "raw": raw, "summary": summary,

@@ -63,6 +63,11 @@ class Runtime:
         """After a 401: renew the account's credential. True when a retry makes sense."""
         return False
 
+    def account_for_client_key(self, key: str) -> Account | None:
+        """A client key that is itself this provider's credential (ChatGPT's `raw_token_prefix`): the
+        account for that one request (no pool, no failover), else None. Off unless a runtime opts in."""
+        return None
+
     def pages(self) -> dict[str, PageHandler]:
         """Local pages this provider serves, by path under /auth/ (e.g. a device-flow login page).
         The gateway checks the client key (header or `?key=`) first."""

@@ -41,6 +41,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_BASE_URL = BASE_URL
 HOME_TTL, HOME_RETRY = 3600.0, 300.0  # seconds a homepage reading (or a failed one) is kept
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+DISCOVERY_TRIES = 3  # accounts asked for the model list before giving up
 
 
 class Runtime(BaseRuntime):
@@ -79,11 +80,18 @@ class Runtime(BaseRuntime):
         return found
 
     async def discover_models(self, accounts: list[Account]) -> list[str]:
-        acc = next((a for a in accounts if a.fields.get("api_key")), None)
-        if acc is None:
-            return []
-        ctx = {**self.options, **acc.fields, "base_url": self.url, "device_id": self._device(acc)}
-        return request.parse_models(check(*await self._send(request.models_call(ctx), acc.proxy), "model list"))
+        """The account's model slugs (8), from the first account that can list them."""
+        error: TranslationError | None = None
+        for acc in [a for a in accounts if a.fields.get("api_key")][:DISCOVERY_TRIES]:
+            ctx = {**self.options, **acc.fields, "base_url": self.url, "device_id": self._device(acc)}
+            try:
+                return request.parse_models(check(*await self._send(request.models_call(ctx), acc.proxy),
+                                                  "model list"))
+            except TranslationError as e:
+                error = e
+        if error is not None:
+            raise error
+        return []
 
     async def close(self) -> None:
         clients, self._clients = list(self._clients.values()), {}

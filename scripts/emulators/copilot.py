@@ -56,7 +56,8 @@ TEXT = {"content-type": "text/plain; charset=utf-8"}  # CAPI labels its JSON err
 DOC = "https://docs.github.com/developers/apps/authorizing-oauth-apps#error-codes-for-the-device-flow"
 CHAT, RESPONSES, MESSAGES = "/chat/completions", "/responses", "/v1/messages"
 DEPLOYMENT = {"gpt-4.1": "gpt-4.1-2025-04-14", "gpt-4o": "gpt-4o-2024-11-20"}  # `model` in answers (3.2)
-ANTHROPIC_NAME = {"claude-sonnet-4.5": "claude-sonnet-4-5-20250929", "claude-sonnet-4": "claude-sonnet-4-20250514"}
+ANTHROPIC_NAME = {"claude-sonnet-4.5": "claude-sonnet-4-5-20250929", "claude-sonnet-4": "claude-sonnet-4-20250514",
+                  "claude-opus-4.6": "claude-opus-4-6", "claude-haiku-4.5": "claude-haiku-4-5-20251001"}
 SAFE = {c: {"filtered": False, "severity": "safe"} for c in ("hate", "self_harm", "sexual", "violence")}
 PROMPT_FILTER = [{"content_filter_results": SAFE, "prompt_index": 0}]
 
@@ -84,6 +85,8 @@ MODELS = [
     _model("claude-sonnet-4.5", "Anthropic", [CHAT, MESSAGES], vision=True, min_thinking_budget=1024,
            max_thinking_budget=32000),
     _model("claude-sonnet-4", "Anthropic", [CHAT], vision=True),
+    _model("claude-opus-4.6", "Anthropic", [CHAT, MESSAGES], vision=True, adaptive_thinking=True),
+    _model("claude-haiku-4.5", "Anthropic", [CHAT, MESSAGES], vision=True),
     _model("gemini-2.5-pro", "Google", [CHAT]),
     _model("claude-opus-41", "Anthropic", [CHAT], state="requires_consent"),
     _model("text-embedding-3-small", "Azure OpenAI", None, kind="embeddings"),

@@ -236,9 +236,9 @@ def test_claude_reasoning_goes_back_on_chat_completions(copilot_bridge: BridgePr
 
 
 def test_expired_copilot_token_is_minted_again(sdk: openai.OpenAI, emu: Ports) -> None:
-    proto = emu.emulators["copilot"].protocol
-    for token in proto.copilot_tokens:
-        proto.copilot_tokens[token] = time.time() - 1
+    sdk.chat.completions.create(model="expiring/gpt-4.1", messages=X)
+    token = sent(emu)[0].headers["authorization"][len("Bearer "):]
+    emu.emulators["copilot"].protocol.copilot_tokens[token] = time.time() - 1  # this provider's token only
     r = sdk.chat.completions.create(model="expiring/gpt-4.1", messages=[{"role": "user", "content": "ACC-EXP1"}])
     assert r.choices[0].message.content == "ACK ACC-EXP1"
     tail = [r.path for r in list(emu.emulators["copilot"].requests)[-3:]]
@@ -265,7 +265,8 @@ def test_error_with_status_200(copilot_bridge: BridgeProcess, faulty: Any, strea
     client = anthropic.Anthropic(base_url=copilot_bridge.url, api_key=CLIENT_KEY, max_retries=0, timeout=30)
     with pytest.raises(anthropic.APIStatusError) as e:
         client.messages.create(model="faulty/gpt-4.1", max_tokens=10, stream=stream, messages=X)
-    assert e.value.status_code == 502 and "The server had an error" in e.value.body["error"]["message"]
+    assert e.value.status_code == 500 and e.value.body["error"]["type"] == "api_error"  # Anthropic's status for it
+    assert "The server had an error" in e.value.body["error"]["message"]
 
 
 def test_server_error_is_502(sdk: openai.OpenAI, faulty: Any) -> None:

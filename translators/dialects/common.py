@@ -64,6 +64,7 @@ def join_text(blocks: Iterable[ir.Block], sep: str = "\n") -> str:
 def require(obj: dict[str, Any], key: str, typ: type | tuple[type, ...], where: str = "") -> Any:
     """obj[key] checked for presence and type, else a 400 naming the parameter."""
     name = f"{where}{key}"
+    _object(obj, where)
     if key not in obj or obj[key] is None:
         raise TranslationError(f"Missing required parameter: '{name}'.", param=name)
     val = obj[key]
@@ -74,12 +75,19 @@ def require(obj: dict[str, Any], key: str, typ: type | tuple[type, ...], where: 
 
 def optional(obj: dict[str, Any], key: str, typ: type | tuple[type, ...], where: str = "") -> Any:
     """obj[key] if present and not null, type-checked; None otherwise."""
+    _object(obj, where)
     val = obj.get(key)
     if val is None:
         return None
     if not isinstance(val, typ) or (isinstance(val, bool) and bool not in _as_tuple(typ)):
         raise TranslationError(f"Invalid type for '{where}{key}'.", param=f"{where}{key}")
     return val
+
+
+def _object(obj: Any, where: str) -> None:
+    if not isinstance(obj, dict):
+        name = where.rstrip(".") or "body"
+        raise TranslationError(f"'{name}' must be an object.", param=name)
 
 
 def _as_tuple(typ: type | tuple[type, ...]) -> tuple[type, ...]:

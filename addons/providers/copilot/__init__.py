@@ -253,7 +253,9 @@ class Runtime(BaseRuntime):
         login.user = await self._user(account, token)
         record = {"github_token": token, "user": login.user, "client_id": self.client_id,
                   "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-        write_atomic(self.login_path(account), json.dumps(record, indent=2) + "\n")
+        path = self.login_path(account)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        write_atomic(path, json.dumps(record, indent=2) + "\n")
         self.minted.pop(account.index, None)
         logger.info("copilot account %s: logged in to GitHub as %s (token %s)", account.label, login.user,
                     mask(token))

@@ -4,7 +4,8 @@ Both formats feed one model of the turn: the v1 delta encoding (5.1) patches a d
 the legacy format (5.3) sends the whole document each time. After every event the current message
 is looked at: only assistant text meant for the user is shown, thoughts become reasoning, the rest
 (system/user echoes, internal tools such as `bio`, commentary, reasoning recaps) is skipped (5.2).
-Deltas are the growth of a message's text since the last event (chat2api's DeltaText).
+Deltas are the growth of a message's text since the last event (chat2api's DeltaText); a text
+rewritten in place cannot be taken back, so streaming goes on from the length already sent.
 
 The stream ends with `data: [DONE]`; when that is missing, a turn that finished (end_turn, or a
 `message_stream_complete` event) still ends well. Errors come in the document (`error`), as a
@@ -51,23 +52,29 @@ def message_kind(msg: dict[str, Any]) -> str | None:
 
 
 def message_text(msg: dict[str, Any]) -> str:
-    """The text parts (image pointers skipped), or `content.text`; thoughts' content (or summary)."""
+    """The text parts (image pointers skipped), or `content.text`; thoughts' summaries and content."""
     content = msg.get("content") if isinstance(msg.get("content"), dict) else {}
     if content.get("content_type") == "thoughts":
         thoughts = content.get("thoughts") if isinstance(content.get("thoughts"), list) else []
-        texts = [t.get("content") or t.get("summary") for t in thoughts if isinstance(t, dict)]
-        return "\n\n".join(t for t in texts if isinstance(t, str) and t)
+        return "\n\n".join(t for t in map(_thought, thoughts) if t)
     parts = content.get("parts")
     if isinstance(parts, list):
         return "".join(p for p in parts if isinstance(p, str))
     return content["text"] if isinstance(content.get("text"), str) else ""
 
 
+def _thought(thought: Any) -> str:
+    """A thought's summary (its title, which comes first) then its content as it grows."""
+    if not isinstance(thought, dict):
+        return ""
+    return "\n".join(t for t in (thought.get("summary"), thought.get("content")) if isinstance(t, str) and t)
+
+
 class _Message:
     __slots__ = ("sent", "skip")
 
     def __init__(self, skip: bool) -> None:
-        self.sent, self.skip = "", skip
+        self.sent, self.skip = 0, skip  # characters of its text already streamed
 
 
 class ChatGPTStreamDecoder:
@@ -158,11 +165,9 @@ class ChatGPTStreamDecoder:
         if kind is None or state.skip:
             return None
         full = message_text(msg)
-        if full.startswith(state.sent):
-            new = full[len(state.sent):]
-        else:  # rewritten: what was streamed cannot be taken back; go on from the new text
-            new = ""
-        state.sent = full
+        # what was streamed cannot be taken back: a text rewritten in place goes on from the length sent
+        new = full[state.sent:]
+        state.sent = max(state.sent, len(full))
         if new:
             self._emit(kind, key, new, msg, out)
         if kind == "text" and status == "finished_successfully":
