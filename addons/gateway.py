@@ -16,13 +16,18 @@ from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
 from typing import Any
+from typing import Sequence
 
 import asyncio
 
 from mitmproxy import ctx
 from mitmproxy import exceptions
 from mitmproxy import http
+from mitmproxy.proxy.mode_specs import ProxyMode
+from mitmproxy.proxy.mode_specs import RegularMode
 from mitmproxy.proxy.mode_specs import ReverseMode
+from mitmproxy.proxy.mode_specs import Socks5Mode
+from mitmproxy.proxy.mode_specs import UpstreamMode
 from mitmproxy.utils import asyncio_utils
 
 from addons import answers
@@ -73,6 +78,29 @@ logger = logging.getLogger(__name__)
 # Reasoning the bridge relayed from another provider, replayed by the client: the upstream of the
 # client's own dialect would reject it, so such a request takes the IR path, which drops it.
 FOREIGN_REASONING = (b"~bridge:", b"llm-bridge.v1:", b'"signature":""', b'"signature": ""')
+
+
+FORWARD_MODES = (RegularMode, UpstreamMode, Socks5Mode)
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def refuse_open_proxy(modes: Sequence[str], listen_host: str, proxyauth: str | None) -> None:
+    """A forward (interception) proxy on a public interface without proxy auth would relay anyone's
+    traffic, and the bridge's accounts with it: refuse to run."""
+    for spec in modes:
+        mode = ProxyMode.parse(spec)
+        host = mode.custom_listen_host or listen_host
+        if isinstance(mode, FORWARD_MODES) and host not in LOOPBACK and not proxyauth:
+            raise exceptions.OptionsError(
+                f"refusing to run an open proxy: mode {spec!r} listens on {host or 'every interface'} "
+                "without proxy authentication; set --proxyauth, or listen on 127.0.0.1")
+
+
+def _mtime(path: str) -> float | None:
+    try:
+        return Path(path).stat().st_mtime
+    except OSError:
+        return None
 
 
 @dataclass(slots=True)
@@ -132,28 +160,47 @@ class Gateway:
         error_page.install()
 
     def configure(self, updated: set[str]) -> None:
+        if updated & {"mode", "listen_host", "proxyauth"}:
+            refuse_open_proxy(ctx.options.mode, ctx.options.listen_host, ctx.options.proxyauth)
         if "bridge_config" not in updated and self.cfg is not None:
             return
+        self._load(ctx.options.bridge_config or None)
+
+    def _load(self, path: str | None) -> bool:
+        """Load and apply the configuration; an invalid one is refused at start (OptionsError) and,
+        on a reload, logged while the previous one stays in force."""
         try:
-            cfg = load(ctx.options.bridge_config or None)
+            cfg = load(path)
         except ConfigError as e:
             if self.cfg is None:
                 raise exceptions.OptionsError(str(e)) from None
             logger.error("configuration not reloaded, the previous one stays: %s", e)
-            return
-        keys = [k.get_secret_value() for k in cfg.client_keys] or [load_or_create_key(cfg.key_file)]
-        self.cfg, self.keys = cfg, [k.encode() for k in keys]
-        self.store.capacity = cfg.responses_store_size
-        self.pools = {name: Pool([Account(name, i, f, f.pop("proxy", None) or p.proxy)
-                                  for i, f in enumerate(p.account_fields())]) for name, p in cfg.providers.items()}
+            return False
+        try:
+            self._apply(cfg)
+        except exceptions.OptionsError as e:
+            if self.cfg is None:
+                raise
+            logger.error("configuration not reloaded, the previous one stays: %s", e)
+            return False
+        return True
+
+    def _apply(self, cfg: BridgeConfig) -> None:
+        runtimes = {}
         state_dir = Path(cfg.key_file).parent
-        self.runtimes = {}
         for name, p in cfg.providers.items():
             found = plugin(p.type) if p.is_plugin else None
             if p.is_plugin and found is None:
                 raise exceptions.OptionsError(f"provider {name!r}: type {p.type!r} is not available")
             if found is not None:
-                self.runtimes[name] = found.runtime(name, p.base_url, dict(p.options), state_dir)
+                runtimes[name] = found.runtime(name, p.base_url, dict(p.options), state_dir)
+        keys = [k.get_secret_value() for k in cfg.client_keys] or [load_or_create_key(cfg.key_file)]
+        self.cfg, self.keys = cfg, [k.encode() for k in keys]
+        self.store.capacity = cfg.responses_store_size
+        # In-flight flows keep the route and account objects they started with: nothing is dropped.
+        self.pools = {name: Pool([Account(name, i, f, f.pop("proxy", None) or p.proxy)
+                                  for i, f in enumerate(p.account_fields())]) for name, p in cfg.providers.items()}
+        self.runtimes = runtimes
 
     def running(self) -> None:
         # Reverse mode would connect to its target before any hook could re-route (design note 3.3).
@@ -162,6 +209,21 @@ class Gateway:
         for name, runtime in self.runtimes.items():
             asyncio_utils.create_task(self._discover(name, runtime), name=f"bridge-models-{name}", keep_ref=True)
         asyncio_utils.create_task(self._watchdog(), name="bridge-idle-watchdog", keep_ref=True)
+        asyncio_utils.create_task(self._watch_config(), name="bridge-config-reload", keep_ref=True)
+
+    async def _watch_config(self) -> None:
+        """Hot reload: the config file is read again when it changes (checked every second)."""
+        path = ctx.options.bridge_config
+        if not path:
+            return
+        seen = _mtime(path)
+        while True:
+            await asyncio.sleep(1.0)
+            now = _mtime(path)
+            if now != seen:
+                seen = now
+                if self._load(path):
+                    logger.info("configuration reloaded from %s", path)
 
     async def _watchdog(self) -> None:
         """Gives up upstreams silent for longer than idle_timeout_seconds: killing the flow ends the

@@ -194,10 +194,11 @@ class ChatGPTWeb(WireProtocol):
         return json_response(200, {"conduit_token": token})
 
     def conversation(self, req: Request) -> Response:
-        problem = self._sentinel_problem(req, consume=True)
+        problem = self._sentinel_problem(req, consume=False)
         if problem is not None:
             return problem
-        if req.route == F_CONVERSATION and self.conduits.pop(req.headers.get("x-conduit-token", ""), None) != "success":
+        conduit = req.headers.get("x-conduit-token", "")
+        if req.route == F_CONVERSATION and self.conduits.get(conduit) != "success":
             return self.error(400, "Missing or invalid conduit token.")
         body = self.json_body(req)
         if isinstance(body, Response):
@@ -205,6 +206,8 @@ class ChatGPTWeb(WireProtocol):
         invalid = _invalid_body(body)
         if invalid is not None:
             return self.error(422, invalid)
+        self._sentinel_problem(req, consume=True)  # accepted: its tokens are spent
+        self.conduits.pop(conduit, None)
         system, turn = read_conversation(body["messages"])
         decision = decide(turn)
         model = str(body.get("model") or "auto")
