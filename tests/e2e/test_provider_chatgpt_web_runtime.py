@@ -136,7 +136,6 @@ def test_expired_or_missing_token_is_refused_without_a_call(emu: Ports) -> None:
             run(rt, rt.context(acc, REQ))
         assert e.value.error.kind == "authentication"
     assert routes(emu, since) == []
-    assert run(rt, rt.context(account(jwt(int(time.time()) + 3600)), REQ)) is not None or True
 
 
 def test_direct_mode_key_check() -> None:
