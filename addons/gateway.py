@@ -36,6 +36,7 @@ from addons.clientauth import key_matches
 from addons.clientauth import load_or_create_key
 from addons.clientauth import presented_key
 from addons.connections import close_upstream
+from addons.connections import ping_client
 from addons.endpoints import Endpoint
 from addons.endpoints import classify
 from addons.masking import mask
@@ -80,6 +81,7 @@ logger = logging.getLogger(__name__)
 FOREIGN_REASONING = (b"~bridge:", b"llm-bridge.v1:", b'"signature":""', b'"signature": ""')
 
 
+PINGS = {"anthropic-messages": b'event: ping\ndata: {"type": "ping"}\n\n'}
 FORWARD_MODES = (RegularMode, UpstreamMode, Socks5Mode)
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -137,6 +139,7 @@ class FlowState:
     flow: http.HTTPFlow | None = None
     relay: Relay | StreamAdapter | None = None  # set once the answer streams; knows the last chunk's time
     idle: bool = False  # given up by the idle watchdog
+    pinged: float = 0.0
     direct: bool = False  # the account came with the client's key: no other account may serve the flow
 
     def adopt(self, plan: Plan) -> None:
@@ -232,13 +235,18 @@ class Gateway:
             await asyncio.sleep(1.0)
             if self.cfg is None:
                 continue
-            now, limit = time.monotonic(), self.cfg.idle_timeout_seconds
+            now, limit, every = time.monotonic(), self.cfg.idle_timeout_seconds, self.cfg.ping_seconds
             for st in list(self.flows.values()):
                 last = st.relay.last if st.relay is not None else st.started
-                if st.flow is not None and now - last > limit and not st.idle:
+                if st.flow is None or st.idle:
+                    continue
+                if now - last > limit:
                     st.idle = True
                     if not close_upstream(st.flow) and st.flow.killable:
                         st.flow.kill()
+                elif st.relay is not None and not st.relay.ended and now - max(last, st.pinged) > every:
+                    st.pinged = now  # keep-alive while the upstream thinks (Anthropic's ping, an SSE comment)
+                    ping_client(st.flow, PINGS.get(st.endpoint.dialect, b": keep-alive\n\n"))
 
     async def _discover(self, name: str, runtime: Runtime) -> None:
         try:

@@ -120,6 +120,8 @@ class BridgeConfig(Strict):
     max_body_bytes: int = Field(32 * 1024 * 1024, gt=0)
     idle_timeout_seconds: float = Field(
         300, gt=0, description="an upstream silent this long (before or during its answer) is given up")
+    ping_seconds: float = Field(
+        10, gt=0, description="during a stream, an upstream silent this long gets the client a keep-alive")
     failover: Failover = Field(default_factory=Failover)
     fallbacks: dict[str, list[str]] = Field(
         default_factory=dict, description="model or provider name -> models tried when all its accounts fail")

@@ -21,14 +21,14 @@ class Relay:
     line checked to be JSON (or `[DONE]`). Garbage ends the client's stream with its
     dialect's error event instead of reaching it."""
 
-    __slots__ = ("last", "pending", "done", "error_tail")
+    __slots__ = ("last", "pending", "done", "error_tail", "ended")
 
     MAX_PENDING = 16 * 1024 * 1024
 
     def __init__(self, error_tail: Callable[[str], bytes]) -> None:
         self.last = time.monotonic()
         self.pending = b""
-        self.done = False
+        self.done = self.ended = False
         self.error_tail = error_tail
 
     def __call__(self, data: bytes) -> list[bytes]:
@@ -36,6 +36,7 @@ class Relay:
         if self.done:
             return []
         if not data:  # end of body: whatever is left (an event without its blank line)
+            self.ended = True
             rest, self.pending = self.pending, b""
             return self._checked(rest) if rest else []
         buf = self.pending + data if self.pending else data
@@ -79,14 +80,16 @@ def _end_after(buf: bytes, sep: bytes) -> int:
 class StreamAdapter:
     """Translation path: mitmproxy calls this once per received chunk and once with b"" at the end."""
 
-    __slots__ = ("pipeline", "flow_id", "last")
+    __slots__ = ("pipeline", "flow_id", "last", "ended")
 
     def __init__(self, pipeline: StreamPipeline, flow_id: str) -> None:
         self.pipeline, self.flow_id = pipeline, flow_id
         self.last = time.monotonic()
+        self.ended = False
 
     def __call__(self, data: bytes) -> list[bytes]:
         self.last = time.monotonic()
+        self.ended = self.ended or not data
         # Never return b"": mid-stream it becomes an empty chunk, i.e. the end of an HTTP/1.1 body.
         try:
             return self.pipeline.feed(data) if data else self.pipeline.flush()

@@ -56,8 +56,9 @@ TEXT = {"content-type": "text/plain; charset=utf-8"}  # CAPI labels its JSON err
 DOC = "https://docs.github.com/developers/apps/authorizing-oauth-apps#error-codes-for-the-device-flow"
 CHAT, RESPONSES, MESSAGES = "/chat/completions", "/responses", "/v1/messages"
 DEPLOYMENT = {"gpt-4.1": "gpt-4.1-2025-04-14", "gpt-4o": "gpt-4o-2024-11-20"}  # `model` in answers (3.2)
-ANTHROPIC_NAME = {"claude-sonnet-4.5": "claude-sonnet-4-5-20250929", "claude-sonnet-4": "claude-sonnet-4-20250514",
-                  "claude-opus-4.6": "claude-opus-4-6", "claude-haiku-4.5": "claude-haiku-4-5-20251001"}
+ANTHROPIC_NAME = {"claude-sonnet-4.5": "claude-sonnet-4-5-20250929", "claude-opus-4.6": "claude-opus-4-6",
+                  "claude-sonnet-4": "claude-sonnet-4-20250514",
+                  "claude-haiku-4.5": "claude-haiku-4-5-20251001"}
 SAFE = {c: {"filtered": False, "severity": "safe"} for c in ("hate", "self_harm", "sexual", "violence")}
 PROMPT_FILTER = [{"content_filter_results": SAFE, "prompt_index": 0}]
 
@@ -65,12 +66,13 @@ PROMPT_FILTER = [{"content_filter_results": SAFE, "prompt_index": 0}]
 def _model(mid: str, vendor: str, endpoints: list[str] | None, kind: str = "chat", state: str = "enabled",
            **supports: Any) -> dict[str, Any]:
     caps = {"family": mid, "object": "model_capabilities", "tokenizer": "o200k_base", "type": kind,
-            "limits": {"max_context_window_tokens": 200000, "max_output_tokens": 32000, "max_prompt_tokens": 128000},
+            "limits": {"max_context_window_tokens": 200000, "max_output_tokens": 32000,
+                       "max_prompt_tokens": 128000},
             "supports": {"streaming": True, "tool_calls": True, "parallel_tool_calls": True, **supports}}
     entry = {"id": mid, "name": mid, "object": "model", "vendor": vendor, "version": mid, "preview": False,
-             "capabilities": caps, "model_picker_enabled": kind == "chat", "is_chat_default": mid == "gpt-4.1",
-             "policy": {"state": state, "terms": "..."}, "billing": {"is_premium": vendor == "Anthropic",
-                                                                    "multiplier": 1}}
+             "capabilities": caps, "model_picker_enabled": kind == "chat", "is_chat_default": False,
+             "policy": {"state": state, "terms": "..."},
+             "billing": {"is_premium": vendor == "Anthropic", "multiplier": 1}}
     if endpoints is not None:
         entry["supported_endpoints"] = endpoints
     return entry
@@ -81,7 +83,8 @@ MODELS = [
     _model("gpt-4o", "Azure OpenAI", None, vision=True),
     _model("gpt-4o", "Azure OpenAI", None, vision=True),  # the capture lists some ids twice (7)
     _model("gpt-5-mini", "Azure OpenAI", [CHAT, RESPONSES], reasoning_effort=["low", "medium", "high"]),
-    _model("gpt-5.1-codex", "OpenAI", [RESPONSES, "ws:/responses"], reasoning_effort=["low", "medium", "high"]),
+    _model("gpt-5.1-codex", "OpenAI", [RESPONSES, "ws:/responses"],
+           reasoning_effort=["low", "medium", "high"]),
     _model("claude-sonnet-4.5", "Anthropic", [CHAT, MESSAGES], vision=True, min_thinking_budget=1024,
            max_thinking_budget=32000),
     _model("claude-sonnet-4", "Anthropic", [CHAT], vision=True),
@@ -91,7 +94,8 @@ MODELS = [
     _model("claude-opus-41", "Anthropic", [CHAT], state="requires_consent"),
     _model("text-embedding-3-small", "Azure OpenAI", None, kind="embeddings"),
 ]
-ENDPOINTS = {m["id"]: m.get("supported_endpoints", [CHAT]) for m in MODELS if m["capabilities"]["type"] == "chat"}
+ENDPOINTS = {m["id"]: m.get("supported_endpoints", [CHAT]) for m in MODELS
+             if m["capabilities"]["type"] == "chat"}
 
 
 @dataclass
@@ -114,7 +118,9 @@ class Copilot(WireProtocol):
         self.github_tokens = {key}
         self.copilot_tokens: dict[str, float] = {}  # minted token -> expiry
         self.no_copilot: set[str] = set()  # GitHub tokens of users without a Copilot subscription
-        self.chat, self.responses, self.messages = OpenAIChat(key), OpenAIResponses(key), AnthropicMessages(key)
+        # the shared protocol modules answer; this module reshapes their answers the CAPI way
+        self.chat, self.responses = OpenAIChat(key), OpenAIResponses(key)
+        self.messages = AnthropicMessages(key)
         self.routes.update({
             ("POST", "/login/device/code"): self.device_code, ("GET", "/login/device"): self.verify_page,
             ("POST", "/login/device"): self.verify, ("POST", "/login/oauth/access_token"): self.access_token,
@@ -126,7 +132,8 @@ class Copilot(WireProtocol):
 
     # ---------------------------------------------------------------- errors and credentials
 
-    def error(self, status: int, message: str, kind: str = "invalid_request", code: str | None = None) -> Response:
+    def error(self, status: int, message: str, kind: str = "invalid_request",
+              code: str | None = None) -> Response:
         codes = {"rate_limit": "rate_limited", "server": "internal_error", "not_found": "not_found"}
         err = {"message": message, "code": code or codes.get(kind, "invalid_request_body")}
         return Response(status, dict(TEXT), dumps({"error": err}))
@@ -160,13 +167,13 @@ class Copilot(WireProtocol):
     def device_code(self, req: Request) -> Response:
         form = _form(req)
         if form.get("client_id") != CLIENT_ID:
-            return json_response(200, {"error": "unauthorized_client", "error_description": "unknown client_id"})
+            return _oauth("unauthorized_client", "unknown client_id")
         code, user_code = secrets.token_hex(20), "-".join(new_id("", 4).upper() for _ in range(2))
         now = time.time()
         self.devices[code] = Device(user_code, now + self.device_lifetime, self.interval, now)
-        return json_response(200, {"device_code": code, "user_code": user_code, "expires_in": self.device_lifetime,
+        return json_response(200, {"device_code": code, "user_code": user_code,
                                    "verification_uri": f"http://{req.headers.get('host')}/login/device",
-                                   "interval": self.interval})
+                                   "expires_in": self.device_lifetime, "interval": self.interval})
 
     def authorize(self, user_code: str, state: str = "approved") -> bool:
         """The user typed the code on github.com/login/device and authorised (or denied) the app."""
@@ -186,7 +193,8 @@ class Copilot(WireProtocol):
 
     def verify(self, req: Request) -> Response:
         form = _form(req)
-        done = self.authorize(form.get("user_code", ""), "denied" if form.get("action") == "deny" else "approved")
+        state = "denied" if form.get("action") == "deny" else "approved"
+        done = self.authorize(form.get("user_code", ""), state)
         return _html("<h1>Congratulations, you're all set!</h1>" if done else "<h1>Invalid code</h1>",
                      200 if done else 404)
 
@@ -219,19 +227,21 @@ class Copilot(WireProtocol):
     def copilot_token(self, req: Request) -> Response:
         github = req.headers["authorization"].partition(" ")[2].strip()
         if github in self.no_copilot:
-            return json_response(403, {"can_signup_for_limited": True, "message": "You don't have access to GitHub "
-                                       "Copilot.", "error_details": {"notification_id": "no_copilot_access",
-                                       "message": "You don't have access to GitHub Copilot.", "title": "Copilot"}})
+            message = "You don't have access to GitHub Copilot."
+            details = {"notification_id": "no_copilot_access", "message": message, "title": "GitHub Copilot"}
+            return json_response(403, {"can_signup_for_limited": True, "message": message,
+                                       "error_details": details})
         exp = int(time.time()) + self.token_lifetime
         tid = secrets.token_hex(16)
-        token = f"tid={tid};exp={exp};sku=monthly_subscriber_quota;proxy-ep=proxy.individual.githubcopilot.com;" \
-                f"st=dotcom;chat=1;8kp=1:{secrets.token_hex(32)}"
+        token = (f"tid={tid};exp={exp};sku=monthly_subscriber_quota;"
+                 f"proxy-ep=proxy.individual.githubcopilot.com;st=dotcom;chat=1;8kp=1:{secrets.token_hex(32)}")
         self.copilot_tokens[token] = float(exp)
         own = f"http://{req.headers.get('host')}"
         return json_response(200, {"annotations_enabled": True, "chat_enabled": True, "expires_at": exp,
                                    "endpoints": {"api": own, "proxy": own, "telemetry": own + "/telemetry"},
-                                   "individual": True, "refresh_in": self.refresh_in, "sku": "monthly_subscriber_quota",
-                                   "token": token, "tracking_id": tid, "organization_list": []})
+                                   "individual": True, "refresh_in": self.refresh_in, "token": token,
+                                   "sku": "monthly_subscriber_quota", "tracking_id": tid,
+                                   "organization_list": []})
 
     def user(self, req: Request) -> Response:
         return json_response(200, {"login": "octocat", "id": 583231, "type": "User"})
@@ -342,11 +352,13 @@ def _whole(obj: dict[str, Any], model: str, claude: bool) -> dict[str, Any]:
         obj.pop(key, None)
     obj["model"], obj["prompt_filter_results"] = DEPLOYMENT.get(model, model), PROMPT_FILTER
     choice = obj["choices"][0]
-    msg = {k: v for k, v in choice["message"].items() if v is not None and k not in ("refusal", "annotations")}
+    msg = {k: v for k, v in choice["message"].items()
+           if v is not None and k not in ("refusal", "annotations")}
     msg["padding"] = new_id("", 26).lower()
     if claude and "reasoning_content" in msg:
         msg["reasoning_text"], msg["reasoning_opaque"] = msg.pop("reasoning_content"), _opaque()
-    choices = [{"index": 0, "finish_reason": choice["finish_reason"], "content_filter_results": {}, "message": msg}]
+    choices = [{"index": 0, "finish_reason": choice["finish_reason"], "content_filter_results": {},
+                "message": msg}]
     if claude and "tool_calls" in msg:
         calls = msg.pop("tool_calls")
         choices[0]["finish_reason"] = "stop"
@@ -362,7 +374,9 @@ def _opaque() -> str:
 
 def _has_image(node: Any) -> bool:
     if isinstance(node, dict):
-        return node.get("type") in ("image_url", "input_image", "image") or any(map(_has_image, node.values()))
+        if node.get("type") in ("image_url", "input_image", "image"):
+            return True
+        return any(map(_has_image, node.values()))
     return isinstance(node, list) and any(map(_has_image, node))
 
 

@@ -31,7 +31,7 @@ def faulty(upstreams: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator
                                  "anthropic": "anthropic"}[name],
                         "base_url": f"http://127.0.0.1:{upstreams[emu]}/v1", "api_key": UPSTREAM_KEY}
                  for name, emu in UPSTREAMS.items()}
-    cfg = {"client_keys": [CLIENT_KEY], "providers": providers, "idle_timeout_seconds": 2,
+    cfg = {"client_keys": [CLIENT_KEY], "providers": providers, "idle_timeout_seconds": 2.5, "ping_seconds": 0.5,
            "failover": {"max_attempts": 1}}
     proc = BridgeProcess(cfg, Path(tmp_path_factory.mktemp("faults")))
     yield proc
@@ -59,8 +59,8 @@ def assert_error_object(dialect: str, r: httpx.Response, status: int | tuple[int
 def events(r: httpx.Response) -> list[tuple[str | None, str]]:
     out = []
     for frame in r.text.split("\n\n"):
-        if not frame.strip():
-            continue
+        if not frame.strip() or all(line.startswith(":") for line in frame.split("\n")):
+            continue  # SSE comments (keep-alives) are not events
         name = next((line[7:] for line in frame.split("\n") if line.startswith("event: ")), None)
         data = "\n".join(line[6:] for line in frame.split("\n") if line.startswith("data: "))
         out.append((name, data))
@@ -108,6 +108,8 @@ def test_mid_stream_faults_end_in_an_error_event(faulty: Any, dialect: str, upst
         assert_error_object(dialect, r, (500, 502, 504))
         return
     assert_stream_ends_in_error(dialect, r)
+    if fault == "stall":  # while the upstream was silent, the client got keep-alives
+        assert ("event: ping" if dialect == "messages" else ": keep-alive") in r.text
 
 
 @pytest.mark.parametrize("dialect,upstream", CASES, ids=IDS)

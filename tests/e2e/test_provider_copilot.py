@@ -52,12 +52,14 @@ def claude(demo_bridge: BridgeProcess) -> anthropic.Anthropic:
 
 @pytest.mark.parametrize("model", MODELS)
 def test_chat_non_stream_and_stream(chat: openai.OpenAI, model: str) -> None:
-    r = chat.chat.completions.create(model=model, messages=[{"role": "user", "content": "Reply with ACC-CPC1."}])
+    r = chat.chat.completions.create(model=model, messages=[{"role": "user", "content": "Say ACC-CPC1."}])
     assert r.choices[0].message.content == "ACK ACC-CPC1" and r.choices[0].finish_reason == "stop"
     assert r.usage.prompt_tokens > 0 and r.usage.completion_tokens > 0
     deltas, finish, usage = [], None, None
-    for chunk in chat.chat.completions.create(model=model, stream=True, stream_options={"include_usage": True},
-                                              messages=[{"role": "user", "content": "Say ACC-CPC2 ACC-CPC3"}]):
+    messages = [{"role": "user", "content": "Say ACC-CPC2 ACC-CPC3"}]
+    stream = chat.chat.completions.create(model=model, stream=True, stream_options={"include_usage": True},
+                                          messages=messages)
+    for chunk in stream:
         for ch in chunk.choices:
             deltas += [ch.delta.content] if ch.delta.content else []
             finish = ch.finish_reason or finish
@@ -75,7 +77,8 @@ def test_chat_tool_round_trip(chat: openai.OpenAI, model: str, stream: bool) -> 
         kw = {"model": model, "messages": messages, "tools": CHAT_TOOLS}
         if not stream:
             m = chat.chat.completions.create(**kw).choices[0]
-            calls = [(c.id, c.function.name, json.loads(c.function.arguments)) for c in m.message.tool_calls or []]
+            calls = [(c.id, c.function.name, json.loads(c.function.arguments))
+                     for c in m.message.tool_calls or []]
             return m.message.content or "", calls, m.finish_reason
         text, acc, finish = "", {}, None
         for chunk in chat.chat.completions.create(stream=True, **kw):
@@ -91,7 +94,8 @@ def test_chat_tool_round_trip(chat: openai.OpenAI, model: str, stream: bool) -> 
     assert finish == "tool_calls" and [(n, a) for _, n, a in calls] == [
         ("get_weather", {"city": "Paris"}), ("get_weather", {"city": "Tokyo"})]
     messages.append({"role": "assistant", "content": None, "tool_calls": [
-        {"id": i, "type": "function", "function": {"name": n, "arguments": json.dumps(a)}} for i, n, a in calls]})
+        {"id": i, "type": "function", "function": {"name": n, "arguments": json.dumps(a)}}
+        for i, n, a in calls]})
     messages += [{"role": "tool", "tool_call_id": calls[0][0], "content": "ACC-SUN22 sunny"},
                  {"role": "tool", "tool_call_id": calls[1][0], "content": "ACC-RAIN9 rain"}]
     text, calls, finish = ask()
@@ -212,7 +216,8 @@ def test_x_initiator_and_vision_header(sdk: openai.OpenAI, emu: Ports) -> None:
     assert first.headers["x-initiator"] == "user" and first.headers["copilot-vision-request"] == "true"
     assert first.headers["openai-intent"] == "conversation-agent"
     call = m.message.tool_calls[0]
-    messages += [m.message.model_dump(exclude_none=True), {"role": "tool", "tool_call_id": call.id, "content": "ok"}]
+    messages += [m.message.model_dump(exclude_none=True),
+                 {"role": "tool", "tool_call_id": call.id, "content": "ok"}]
     sdk.chat.completions.create(model="copilot/gpt-4.1", messages=messages, tools=CHAT_TOOLS)
     assert sent(emu)[0].headers["x-initiator"] == "agent"  # a tool follow-up is not billed as a user turn
 
@@ -226,7 +231,8 @@ def test_claude_reasoning_goes_back_on_chat_completions(copilot_bridge: BridgePr
     opaque = json.loads(sent(emu)[0].body)
     tool = next(b for b in m.content if b.type == "tool_use")
     messages += [{"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in m.content]},
-                 {"role": "user", "content": [{"type": "tool_result", "tool_use_id": tool.id, "content": "r"}]}]
+                 {"role": "user", "content": [
+                     {"type": "tool_result", "tool_use_id": tool.id, "content": "r"}]}]
     client.messages.create(messages=messages, **kw)
     body = json.loads(sent(emu)[0].body)
     assistant = next(msg for msg in body["messages"] if msg["role"] == "assistant")
@@ -239,7 +245,8 @@ def test_expired_copilot_token_is_minted_again(sdk: openai.OpenAI, emu: Ports) -
     sdk.chat.completions.create(model="expiring/gpt-4.1", messages=X)
     token = sent(emu)[0].headers["authorization"][len("Bearer "):]
     emu.emulators["copilot"].protocol.copilot_tokens[token] = time.time() - 1  # this provider's token only
-    r = sdk.chat.completions.create(model="expiring/gpt-4.1", messages=[{"role": "user", "content": "ACC-EXP1"}])
+    r = sdk.chat.completions.create(model="expiring/gpt-4.1",
+                                    messages=[{"role": "user", "content": "ACC-EXP1"}])
     assert r.choices[0].message.content == "ACK ACC-EXP1"
     tail = [r.path for r in list(emu.emulators["copilot"].requests)[-3:]]
     assert tail == ["/chat/completions", "/copilot_internal/v2/token", "/chat/completions"]
@@ -265,7 +272,7 @@ def test_error_with_status_200(copilot_bridge: BridgeProcess, faulty: Any, strea
     client = anthropic.Anthropic(base_url=copilot_bridge.url, api_key=CLIENT_KEY, max_retries=0, timeout=30)
     with pytest.raises(anthropic.APIStatusError) as e:
         client.messages.create(model="faulty/gpt-4.1", max_tokens=10, stream=stream, messages=X)
-    assert e.value.status_code == 500 and e.value.body["error"]["type"] == "api_error"  # Anthropic's status for it
+    assert e.value.status_code == 500 and e.value.body["error"]["type"] == "api_error"  # Anthropic's status
     assert "The server had an error" in e.value.body["error"]["message"]
 
 

@@ -42,7 +42,7 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def emu() -> Iterator[Ports]:
     with serve_in_thread({"copilot": 0}, key=UPSTREAM_KEY) as ports:
-        ports.emulators["copilot"].protocol.interval = 1.0  # GitHub says 5 s; the test need not wait that long
+        ports.emulators["copilot"].protocol.interval = 1.0  # GitHub says 5 s: no need to wait that long
         yield ports
 
 

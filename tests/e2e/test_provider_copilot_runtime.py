@@ -72,12 +72,14 @@ async def test_context_exchanges_the_token_and_loads_the_catalogue(base: str, tm
     assert {"gpt-4.1", "gpt-5.1-codex", "claude-sonnet-4.5"} <= set(first["models"])
     assert "text-embedding-3-small" not in first["models"] and "claude-opus-41" not in first["models"]
     assert rt.models == list(first["models"])
-    token_call = [r for r in ports.emulators["copilot"].requests if r.path == "/copilot_internal/v2/token"][-1]
+    token_call = [r for r in ports.emulators["copilot"].requests
+                  if r.path == "/copilot_internal/v2/token"][-1]
     assert token_call.headers["authorization"] == f"token {KEY}"
     assert token_call.headers["editor-version"] == "vscode/1.200.0"
 
 
-async def test_refresh_before_refresh_in_with_an_injected_clock(base: str, tmp_path: Path, ports: Ports) -> None:
+async def test_refresh_before_refresh_in_with_an_injected_clock(base: str, tmp_path: Path,
+                                                                 ports: Ports) -> None:
     rt = runtime(base, tmp_path)
     now = [1000.0]
     rt.clock = lambda: now[0]
@@ -162,10 +164,12 @@ async def test_login_page_and_status(base: str, tmp_path: Path, proto: Any) -> N
     assert "sk-client-secret" not in text  # the script reads the key from the address bar
     again = await pages["/auth/device"](Page("GET", "/auth/device", query, b""))
     assert login.user_code in again.body.decode()  # a reload keeps the pending code
-    status = json.loads((await pages["/auth/device/status"](Page("GET", "/auth/device/status", query, b""))).body)
+    answer = await pages["/auth/device/status"](Page("GET", "/auth/device/status", query, b""))
+    status = json.loads(answer.body)
     assert status["state"] == "pending" and status["user_code"] == login.user_code
     work = await pages["/auth/device"](Page("GET", "/auth/device", {**query, "account": "work"}, b""))
-    assert rt.logins["work"].user_code in work.body.decode() and rt.logins["work"].user_code != login.user_code
+    other = rt.logins["work"].user_code
+    assert other in work.body.decode() and other != login.user_code
     missing = await pages["/auth/device"](Page("GET", "/auth/device", {"account": "nobody"}, b""))
     assert missing.status == 404
     none = await pages["/auth/device/status"](Page("GET", "/auth/device/status", {"account": "nobody"}, b""))
@@ -199,7 +203,8 @@ async def test_token_exchange_failures(base: str, tmp_path: Path, proto: Any, gi
     with pytest.raises(TranslationError) as e:
         await rt.context(account(github_token=github), REQ)
     await rt.close()
-    assert e.value.error.kind == kind and text in e.value.error.message and github not in e.value.error.message
+    assert e.value.error.kind == kind and text in e.value.error.message
+    assert github not in e.value.error.message
 
 
 async def test_account_proxy_is_used(base: str, tmp_path: Path) -> None:

@@ -63,9 +63,12 @@ def copilot(base: str, github: str = KEY) -> dict[str, Any]:
     return r.json()
 
 
+def bearer(token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}", **HEADERS}
+
+
 def capi(base: str, path: str, body: dict[str, Any], **headers: str) -> httpx.Response:
-    token = copilot(base)["token"]
-    return httpx.post(base + path, json=body, headers={"authorization": f"Bearer {token}", **HEADERS, **headers})
+    return httpx.post(base + path, json=body, headers={**bearer(copilot(base)["token"]), **headers})
 
 
 def test_device_flow_pending_slow_down_then_token_once(base: str, proto: Any) -> None:
@@ -114,7 +117,8 @@ def test_token_envelope_and_github_errors(base: str, proto: Any) -> None:
         denied = httpx.get(base + "/copilot_internal/v2/token", headers={"authorization": f"token {KEY}"})
     finally:
         proto.no_copilot.clear()
-    assert denied.status_code == 403 and denied.json()["error_details"]["notification_id"] == "no_copilot_access"
+    assert denied.status_code == 403
+    assert denied.json()["error_details"]["notification_id"] == "no_copilot_access"
     assert httpx.get(base + "/user", headers={"authorization": f"token {KEY}"}).json()["login"] == "octocat"
 
 
@@ -123,7 +127,7 @@ def test_capi_credential(base: str, proto: Any) -> None:
     assert r.status_code == 401 and r.headers["content-type"].startswith("text/plain")
     token = copilot(base)["token"]
     proto.copilot_tokens[token] = time.time() - 1
-    r = httpx.post(base + "/chat/completions", json={}, headers={"authorization": f"Bearer {token}", **HEADERS})
+    r = httpx.post(base + "/chat/completions", json={}, headers=bearer(token))
     assert r.status_code == 401 and r.text == "unauthorized: token expired"
 
 
@@ -149,7 +153,7 @@ def test_images_need_the_vision_header(base: str, proto: Any) -> None:
 
 
 def test_models(base: str, proto: Any) -> None:
-    data = httpx.get(base + "/models", headers={"authorization": f"Bearer {copilot(base)['token']}"}).json()["data"]
+    data = httpx.get(base + "/models", headers=bearer(copilot(base)["token"])).json()["data"]
     ids = [m["id"] for m in data]
     assert ids.count("gpt-4o") == 2 and "text-embedding-3-small" in ids
     by_id = {m["id"]: m for m in data}
@@ -168,7 +172,7 @@ def test_gpt_stream_quirks(base: str, proto: Any) -> None:
     events = sse(r.text)
     assert events[0]["choices"] == [] and events[0]["id"] == "" and "prompt_filter_results" in events[0]
     assert events[1]["model"] == "gpt-4.1-2025-04-14" and "content_filter_results" in events[1]["choices"][0]
-    assert events[-1]["choices"] == [] and events[-1]["usage"]["completion_tokens"] > 0  # without include_usage
+    assert events[-1]["choices"] == [] and events[-1]["usage"]["completion_tokens"] > 0  # not asked for
     assert r.text.endswith("data: [DONE]\n\n")
 
 
@@ -179,7 +183,8 @@ def test_claude_stream_and_whole_answer_quirks(base: str, proto: Any) -> None:
     deltas = [e["choices"][0]["delta"] for e in events]
     assert any("reasoning_text" in d for d in deltas) and any("reasoning_opaque" in d for d in deltas)
     assert [tc["index"] for d in deltas for tc in d.get("tool_calls", [])][0] == 1
-    assert events[-1]["choices"][0]["finish_reason"] == "tool_calls" and events[-1]["usage"]["prompt_tokens"] > 0
+    assert events[-1]["choices"][0]["finish_reason"] == "tool_calls"
+    assert events[-1]["usage"]["prompt_tokens"] > 0  # on the finish chunk
     whole = capi(base, "/chat/completions", body).json()
     assert "object" not in whole and "created" not in whole
     first, second = whole["choices"]
@@ -192,7 +197,8 @@ def test_messages_and_responses(base: str, proto: Any) -> None:
     r = capi(base, "/v1/messages", {"model": "claude-sonnet-4.5", "max_tokens": 50,
                                     "messages": [{"role": "user", "content": "Say ACC-MSG1"}]},
              **{"anthropic-version": "2023-06-01"})
-    assert r.json()["content"][0]["text"] == "ACK ACC-MSG1" and r.json()["model"] == "claude-sonnet-4-5-20250929"
+    assert r.json()["content"][0]["text"] == "ACK ACC-MSG1"
+    assert r.json()["model"] == "claude-sonnet-4-5-20250929"
     prefill = capi(base, "/v1/messages", {"model": "claude-sonnet-4.5", "max_tokens": 5, "messages": [
         {"role": "user", "content": "x"}, {"role": "assistant", "content": "y"}]})
     assert prefill.status_code == 400
@@ -204,7 +210,7 @@ def test_faults_have_capi_shapes(ports: Ports, base: str, proto: Any) -> None:
     body = {"model": "gpt-4.1", "messages": [{"role": "user", "content": "x"}]}
     token = copilot(base)["token"]
     ports.emulators["copilot"].set_fault("429", 1)
-    r = httpx.post(base + "/chat/completions", json=body, headers={"authorization": f"Bearer {token}", **HEADERS})
+    r = httpx.post(base + "/chat/completions", json=body, headers=bearer(token))
     assert r.status_code == 429 and r.headers["retry-after"] == "1"
     assert r.headers["x-ratelimit-exceeded"] == "user_model_rate_limited"
     assert r.json()["error"]["code"] == "user_model_rate_limited"

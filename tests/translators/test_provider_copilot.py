@@ -17,8 +17,8 @@ from translators.providers.copilot.request import ORIGIN
 from translators.providers.copilot.request import initiator
 from translators.registry import codec
 
-CLAUDE = ModelInfo("claude-sonnet-4.5", "Anthropic", endpoints=("/chat/completions", "/v1/messages"), vision=True,
-                   max_output_tokens=32000, min_thinking_budget=1024, max_thinking_budget=16000,
+CLAUDE = ModelInfo("claude-sonnet-4.5", "Anthropic", endpoints=("/chat/completions", "/v1/messages"),
+                   vision=True, max_output_tokens=32000, min_thinking_budget=1024, max_thinking_budget=16000,
                    request_headers={"X-Model-Header": "1"})
 CATALOG = {"gpt-4.1": ModelInfo("gpt-4.1"), "gpt-5-mini": ModelInfo("gpt-5-mini", endpoints=(
     "/chat/completions", "/responses")), "gpt-5.1-codex": ModelInfo("gpt-5.1-codex", endpoints=(
@@ -30,7 +30,8 @@ WEATHER = {"type": "function", "function": {"name": "get_weather", "parameters":
 
 
 def chat_req(**body: object) -> ir.ChatRequest:
-    return codec("openai-chat").parse_request({"model": "m", "messages": [{"role": "user", "content": "hi"}], **body})
+    messages = [{"role": "user", "content": "hi"}]
+    return codec("openai-chat").parse_request({"model": "m", "messages": messages, **body})
 
 
 def build(req: ir.ChatRequest, model: str, **ctx: object) -> tuple[str, dict, dict]:
@@ -69,7 +70,8 @@ def test_parse_models_keeps_usable_chat_models() -> None:
     entry = {"id": "claude-sonnet-4.5", "vendor": "Anthropic", "name": "Claude Sonnet 4.5",
              "supported_endpoints": ["/chat/completions", "/v1/messages"], "policy": {"state": "enabled"},
              "capabilities": {"type": "chat", "limits": {"max_output_tokens": 32000}, "supports": {
-                 "vision": True, "streaming": True, "min_thinking_budget": 1024, "max_thinking_budget": 32000}}}
+                 "vision": True, "streaming": True, "min_thinking_budget": 1024,
+                 "max_thinking_budget": 32000}}}
     body = {"data": [entry, {**entry, "name": "dup"}, {"id": "gpt-4.1", "capabilities": {"type": "chat"}},
                      {"id": "e", "capabilities": {"type": "embeddings"}},
                      {"id": "o", "policy": {"state": "requires_consent"}}, "junk", {"no": "id"}]}
@@ -96,7 +98,8 @@ def test_parse_models_keeps_usable_chat_models() -> None:
     ("claude-haiku-4.5", "anthropic-messages", True, "/chat/completions"),
 ])
 def test_dialect_choice(model: str, client: str, messages_api: bool, endpoint: str) -> None:
-    req = ir.ChatRequest(model="copilot/x", messages=(ir.Message("user", (ir.Text("hi"),)),), extra_from=client)
+    req = ir.ChatRequest(model="copilot/x", messages=(ir.Message("user", (ir.Text("hi"),)),),
+                         extra_from=client)
     url, _, _ = build(req, model, messages_api=messages_api)
     assert url == "https://api.individual.githubcopilot.com" + endpoint
 
@@ -134,7 +137,8 @@ def test_vision_flag(content: object) -> None:
             {"role": "user", "content": "x"},
             {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "shot", "input": {}}]},
             {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": [
-                {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBO"}}]}]}]})
+                {"type": "image", "source": {"type": "base64", "media_type": "image/png",
+                                             "data": "iVBO"}}]}]}]})
     else:
         req = chat_req(messages=messages)
     assert build(req, "gpt-4.1")[2]["copilot-vision-request"] == "true"
@@ -143,8 +147,8 @@ def test_vision_flag(content: object) -> None:
 @pytest.mark.parametrize("messages,expected", [
     ([{"role": "user", "content": "hi"}], "user"),
     ([{"role": "system", "content": "s"}, {"role": "user", "content": "hi"}], "user"),
-    ([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "a"}, {"role": "user", "content": "go"},
-      {"role": "system", "content": "reminder"}], "user"),
+    ([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "a"},
+      {"role": "user", "content": "go"}, {"role": "system", "content": "reminder"}], "user"),
     ([{"role": "user", "content": "hi"}, {"role": "assistant", "content": None, "tool_calls": [
         {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
       {"role": "tool", "tool_call_id": "c1", "content": "r"}], "agent"),
@@ -208,7 +212,8 @@ def test_messages_body_defaults_clamps_and_continues() -> None:
     assert url.endswith("/v1/messages") and body["model"] == "claude-sonnet-4.5"
     assert body["max_tokens"] == 32000  # the model's max_output_tokens, not a small default
     assert body["thinking"]["budget_tokens"] == 16000  # high = 24576, clamped to the model's maximum
-    assert body["messages"][-1]["role"] == "user" and "Please continue." in str(body["messages"][-1]["content"])
+    last = body["messages"][-1]
+    assert last["role"] == "user" and "Please continue." in str(last["content"])
     anth = codec("anthropic-messages").parse_request({"model": "m", "max_tokens": 2000, "inference_geo": "us",
         "thinking": {"type": "enabled", "budget_tokens": 500}, "messages": [{"role": "user", "content": "x"}],
         "tools": [{"name": "f", "input_schema": {"type": "object"}}, {"type": "web_search_20250305",
@@ -222,11 +227,11 @@ def test_messages_body_defaults_clamps_and_continues() -> None:
 
 
 def test_device_flow_answers() -> None:
-    code = auth.parse_device_code(200, b'{"device_code":"3584d83530557fdd1f46af8289938c8ef79f9dc5","user_code":'
-                                  b'"WDJB-MJHT","verification_uri":"https://github.com/login/device",'
+    code = auth.parse_device_code(200, b'{"device_code":"3584d83530557fdd1f46af8289938c8ef79f9dc5",'
+                                  b'"user_code":"WDJB-MJHT","verification_uri":"https://github.com/login/device",'
                                   b'"expires_in":899,"interval":5}')
     assert (code.user_code, code.expires_in, code.interval) == ("WDJB-MJHT", 899, 5)
-    form = auth.parse_device_code(200, b"device_code=d&user_code=AB-CD&verification_uri=https%3A%2F%2Fx&interval=5")
+    form = auth.parse_device_code(200, b"device_code=d&user_code=AB-CD&verification_uri=https%3A%2F%2Fx")
     assert form.verification_uri == "https://x"
     with pytest.raises(TranslationError):
         auth.parse_device_code(404, b'{"error":"Not Found"}')
@@ -240,7 +245,8 @@ def test_device_flow_answers() -> None:
      "pending", None),
     (b'{"error":"slow_down","error_description":"Too many requests","interval":10}', "slow_down", 10.0),
     (b'{"error":"expired_token","error_description":"The device_code has expired."}', "expired", None),
-    (b'{"error":"access_denied","error_description":"The authorization request was denied."}', "denied", None),
+    (b'{"error":"access_denied","error_description":"The authorization request was denied."}', "denied",
+     None),
     (b'{"error":"incorrect_client_credentials"}', "error", None),
     (b'{"access_token":"ghu_16C7e42F292c6912E7710c838347Ae178B4a","token_type":"bearer","scope":""}', "token",
      None),
@@ -260,7 +266,8 @@ def test_slow_down_adds_five_seconds_for_good() -> None:
 
 def test_token_envelope_and_refresh_deadline() -> None:
     env = {"chat_enabled": True, "endpoints": {"api": "https://api.individual.githubcopilot.com"},
-           "expires_at": 1761230400, "refresh_in": 1500, "token": "tid=8c;exp=1761230400;proxy-ep=proxy.x.com:9f"}
+           "expires_at": 1761230400, "refresh_in": 1500,
+           "token": "tid=8c;exp=1761230400;proxy-ep=proxy.x.com:9f"}
     tok = auth.parse_copilot_token(200, orjson.dumps(env))
     assert tok.api == "https://api.individual.githubcopilot.com" and tok.refresh_in == 1500
     assert auth.refresh_deadline(tok, 1761228600) == 1761228600 + 1440  # refresh_in - 60 s comes first
@@ -274,8 +281,9 @@ def test_token_envelope_and_refresh_deadline() -> None:
     (401, b'{"message":"Bad credentials","documentation_url":"https://docs.github.com/rest","status":"401"}',
      "authentication"),
     (403, b'{"can_signup_for_limited":true,"error_details":{"url":"https://github.com/github-copilot/signup",'
-          b'"message":"You don\'t have access to GitHub Copilot. Sign up as octocat.","title":"GitHub Copilot",'
-          b'"notification_id":"no_copilot_access"},"message":"You don\'t have access to GitHub Copilot."}',
+          b'"message":"You don\'t have access to GitHub Copilot. Sign up as octocat.",'
+          b'"title":"GitHub Copilot","notification_id":"no_copilot_access"},'
+          b'"message":"You don\'t have access to GitHub Copilot."}',
      "permission"),
     (403, b'{"message":"API rate limit exceeded for user ID 1234567.","status":"403"}', "rate_limit"),
     (500, b"oops", "api_error"),
@@ -302,22 +310,26 @@ def test_token_files() -> None:
     (400, {}, b'{"error":{"message":"The requested model is not supported.","code":"model_not_supported",'
               b'"param":"model","type":"invalid_request_error"}}', "invalid_request", 400, "model_not_found"),
     (400, {}, b'{"error":{"message":"prompt token count of 138898 exceeds the limit of 64000",'
-              b'"code":"model_max_prompt_tokens_exceeded"}}', "invalid_request", 400, "context_length_exceeded"),
+              b'"code":"model_max_prompt_tokens_exceeded"}}', "invalid_request", 400,
+     "context_length_exceeded"),
     (401, {}, b"unauthorized: token expired", "authentication", 401, None),
     (402, {}, b'{"error":{"message":"You have no quota","code":"quota_exceeded"}}', "rate_limit", 429,
      "insufficient_quota"),
     (403, {}, b"access to this endpoint is forbidden", "permission", 403, None),
-    (413, {}, b'{"error":{"message":"Prompt too large","type":"payload_too_large","code":"payload_too_large"}}',
+    (413, {}, b'{"error":{"message":"Prompt too large","type":"payload_too_large",'
+              b'"code":"payload_too_large"}}',
      "request_too_large", 413, None),
     (429, {"retry-after": "42"}, b'{"error":{"message":"Sorry, you\'ve exceeded your rate limits.",'
                                  b'"code":"user_global_rate_limited:enterprise"}}', "rate_limit", 429, None),
     (466, {}, b"client version not supported", "invalid_request", 400, None),
-    (503, {}, b'{"error":{"message":"upstream","code":"upstream_provider_rate_limit"}}', "overloaded", 503, None),
+    (503, {}, b'{"error":{"message":"upstream","code":"upstream_provider_rate_limit"}}', "overloaded", 503,
+     None),
     (502, {}, b"<html><body>Unicorn!</body></html>", "api_error", 502, None),
-    (400, {}, b'{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 210000 '
-              b'tokens > 200000 maximum"}}', "invalid_request", 400, "context_length_exceeded"),
+    (400, {}, b'{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: '
+              b'210000 tokens > 200000 maximum"}}', "invalid_request", 400, "context_length_exceeded"),
 ])
-def test_capi_errors(status: int, headers: dict, body: bytes, kind: str, out_status: int, code: str | None) -> None:
+def test_capi_errors(status: int, headers: dict, body: bytes, kind: str, out_status: int,
+                     code: str | None) -> None:
     err = CODEC.parse_error(status, headers, body)
     assert (err.kind, err.status, err.code) == (kind, out_status, code)
     assert err.message.startswith("GitHub Copilot: ")

@@ -66,7 +66,8 @@ def test_example_a_gpt_text_preamble_and_trailing_usage() -> None:
 
 def test_example_b_gpt_tool_call() -> None:
     resp = result(every_cut(fixture("copilot/gpt_tool_call.sse")))
-    assert resp.content == (ir.ToolUse("call_bNK0HIaqlEFyZK6wEz8bXDXJ", "read_file", '{"path":"src/main.py"}'),)
+    call = ir.ToolUse("call_bNK0HIaqlEFyZK6wEz8bXDXJ", "read_file", '{"path":"src/main.py"}')
+    assert resp.content == (call,)
     assert resp.stop_reason == "tool_use"
 
 
@@ -92,7 +93,8 @@ def test_cut_off_stream_is_an_error() -> None:
 
 
 def test_in_band_error_with_status_200() -> None:
-    events = every_cut(b'data: {"choices":null,"error":{"code":429,"message":"Sorry, you have been rate-limited."}}\n\n')
+    events = every_cut(b'data: {"choices":null,"error":{"code":429,"message":"Sorry, you have been '
+                       b'rate-limited."}}\n\n')
     err = events[-1]
     assert isinstance(err, ir.StreamError) and err.status == 429 and err.type == "rate_limit"
     assert "rate-limited" in err.message
@@ -116,21 +118,25 @@ def test_choices_in_several_indexes_are_merged_and_renumbered() -> None:
     event with copilot_references before anything is skipped (quirk 4)."""
     data = b"".join([
         chunk({"choices": None, "copilot_references": [{"type": "x"}], "id": ""}),
-        chunk({"id": "m1", "model": "", "choices": [{"index": 0, "delta": {"role": "assistant", "content": "Ok."}}]}),
+        chunk({"id": "m1", "model": "", "choices": [
+            {"index": 0, "delta": {"role": "assistant", "content": "Ok."}}]}),
         chunk({"id": "m1", "choices": [{"index": 0, "finish_reason": "stop", "delta": {}}]}),
         chunk({"id": "m1", "choices": [{"index": 1, "delta": {"tool_calls": [
-            {"index": 1, "id": "toolu_1", "type": "function", "function": {"name": "a", "arguments": ""}}]}}]}),
+            {"index": 1, "id": "toolu_1", "type": "function",
+             "function": {"name": "a", "arguments": ""}}]}}]}),
         chunk({"id": "m1", "choices": [{"index": 1, "delta": {"tool_calls": [
             {"index": 1, "function": {"arguments": "{\"x\":1}"}}]}}]}),
         chunk({"id": "m1", "choices": [{"index": 1, "delta": {"tool_calls": [
-            {"index": 2, "id": "toolu_2", "type": "function", "function": {"name": "b", "arguments": "{}"}}]}}]}),
+            {"index": 2, "id": "toolu_2", "type": "function",
+             "function": {"name": "b", "arguments": "{}"}}]}}]}),
         chunk({"id": "m1", "choices": [{"index": 1, "finish_reason": "tool_calls", "delta": {}}],
                "usage": {"prompt_tokens": 5, "completion_tokens": 7}}),
         b"data: [DONE]\n\n"])
     events = every_cut(data)
     assert events[0] == ir.MessageStart("m1", None)
     resp = result(events)
-    assert resp.content == (ir.Text("Ok."), ir.ToolUse("toolu_1", "a", '{"x":1}'), ir.ToolUse("toolu_2", "b", "{}"))
+    assert resp.content == (ir.Text("Ok."), ir.ToolUse("toolu_1", "a", '{"x":1}'),
+                            ir.ToolUse("toolu_2", "b", "{}"))
     assert resp.stop_reason == "tool_use" and resp.usage.output == 7
 
 
@@ -165,7 +171,8 @@ def test_messages_and_responses_streams_use_their_dialect_decoder(name: str, dia
 
 
 def test_anthropic_error_event_first() -> None:
-    data = b'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n'
+    data = (b'event: error\ndata: {"type":"error","error":{"type":"overloaded_error",'
+            b'"message":"Overloaded"}}\n\n')
     err = decode(data)[-1]
     assert isinstance(err, ir.StreamError) and err.message == "Overloaded"
 
@@ -186,14 +193,16 @@ def test_captured_gpt_tool_call_without_object_created_with_padding() -> None:
         "usage": {"completion_tokens": 15, "prompt_tokens": 57, "prompt_tokens_details": {"cached_tokens": 0},
                   "total_tokens": 72}, "system_fingerprint": "fp_569604b1f8"}
     resp = CODEC.parse_response(orjson.dumps(body))
-    assert resp.content == (ir.ToolUse("call_xMrquKCGiAdJpthTnrQNbVpq", "get_weather", '{"location":"Tokyo"}'),)
+    call = ir.ToolUse("call_xMrquKCGiAdJpthTnrQNbVpq", "get_weather", '{"location":"Tokyo"}')
+    assert resp.content == (call,)
     assert resp.stop_reason == "tool_use" and resp.usage.input == 57 and resp.model == "gpt-4o-2024-11-20"
 
 
 def test_claude_choices_merged_with_reasoning() -> None:
     body = {"id": "msg_bdrk_01Q9x7", "model": "claude-sonnet-4.5", "created": 1761229000, "choices": [
-        {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "I'll check the weather.",
-                                                          "reasoning_text": "Think.", "reasoning_opaque": "op"}},
+        {"index": 0, "finish_reason": "stop", "message": {
+            "role": "assistant", "content": "I'll check the weather.", "reasoning_text": "Think.",
+            "reasoning_opaque": "op"}},
         {"index": 1, "finish_reason": "tool_calls", "message": {"role": "assistant", "tool_calls": [
             {"id": "toolu_vrtx_01AbCdEf", "type": "function",
              "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}}]}}],

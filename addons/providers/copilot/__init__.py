@@ -133,7 +133,8 @@ class Runtime(BaseRuntime):
             if found:
                 return found
         f = account.fields
-        inline = f.get("github_token") or f.get("api_key") or f.get("oauth_token") or os.environ.get("GH_COPILOT_TOKEN")
+        inline = (f.get("github_token") or f.get("api_key") or f.get("oauth_token")
+                  or os.environ.get("GH_COPILOT_TOKEN"))
         return str(inline) if inline else None
 
     def _read(self, path: Path) -> str | None:
@@ -157,8 +158,8 @@ class Runtime(BaseRuntime):
     async def copilot_token(self, account: Account) -> Minted:
         github = self.github_token(account)
         if github is None:
-            raise TranslationError(f"Copilot account '{account.label}' is not logged in to GitHub: {LOGIN_HINT}.",
-                                   kind="authentication")
+            raise TranslationError(f"Copilot account '{account.label}' is not logged in to GitHub: "
+                                   f"{LOGIN_HINT}.", kind="authentication")
         minted = self.minted.get(account.index)
         if minted is not None and minted.github == github and self.clock() < minted.deadline:
             return minted
@@ -175,8 +176,8 @@ class Runtime(BaseRuntime):
             token = auth.parse_copilot_token(status, body)
         except TranslationError as e:
             hint = f" ({LOGIN_HINT})" if e.error.kind == "authentication" else ""
-            raise TranslationError(f"Copilot account '{account.label}': {e.error.message}{hint}", kind=e.error.kind,
-                                   status=e.error.status) from None
+            raise TranslationError(f"Copilot account '{account.label}': {e.error.message}{hint}",
+                                   kind=e.error.kind, status=e.error.status) from None
         now = self.clock()
         margin = float(self.options.get("refresh_margin", 60))
         logger.info("copilot account %s: Copilot token minted (%s), refresh in %ss", account.label,
@@ -217,7 +218,8 @@ class Runtime(BaseRuntime):
         old = self.logins.get(account.label)
         if old is not None and old.state == "pending" and self.clock() < old.expires_at:
             return old  # a reload shows the same code
-        status, _, body = await self._send(auth.device_code_call(self.github_url, self.client_id), account.proxy)
+        call = auth.device_code_call(self.github_url, self.client_id)
+        status, _, body = await self._send(call, account.proxy)
         code = auth.parse_device_code(status, body)
         login = device.Login(account, code.user_code, code.verification_uri, self.clock() + code.expires_in,
                              code.interval)
@@ -232,7 +234,8 @@ class Runtime(BaseRuntime):
         async def on_token(token: str) -> None:
             await self._logged_in(login, token)
 
-        login.task = asyncio.create_task(self._run(login, once, on_token), name=f"copilot-login-{account.label}")
+        login.task = asyncio.create_task(self._run(login, once, on_token),
+                                         name=f"copilot-login-{account.label}")
         self.logins[account.label] = login
         logger.info("copilot account %s: device login started, code %s", account.label, code.user_code)
         return login
@@ -246,7 +249,8 @@ class Runtime(BaseRuntime):
             logger.exception("copilot login %s failed", login.account.label)
             login.state, login.message = "error", str(e)
         if login.state != "done":
-            logger.warning("copilot account %s: device login %s %s", login.account.label, login.state, login.message)
+            logger.warning("copilot account %s: device login %s %s", login.account.label, login.state,
+                           login.message)
 
     async def _logged_in(self, login: device.Login, token: str) -> None:
         account = login.account
@@ -291,9 +295,11 @@ class Runtime(BaseRuntime):
         """One call to GitHub or CAPI through the account's proxy (one client per proxy)."""
         client = self.clients.get(proxy)
         if client is None:
-            client = self.clients[proxy] = httpx.AsyncClient(proxy=proxy, timeout=HTTP_TIMEOUT, trust_env=False)
+            client = httpx.AsyncClient(proxy=proxy, timeout=HTTP_TIMEOUT, trust_env=False)
+            self.clients[proxy] = client
         try:
-            r = await client.request(call.method, call.url, content=call.body or None, headers=dict(call.headers))
+            r = await client.request(call.method, call.url, content=call.body or None,
+                                     headers=dict(call.headers))
         except httpx.HTTPError as e:
             host = call.url.split("/")[2] if "//" in call.url else call.url
             raise TranslationError(f"GitHub Copilot ({host}) could not be reached: {type(e).__name__} {e}",

@@ -89,10 +89,12 @@ function show(s) {
   el.dataset.state = s.state;
   if (s.state === "done") {
     el.className = "done";
-    el.textContent = "Logged in" + (s.user ? " as " + s.user : "") + ". Copilot is ready: you can close this page.";
+    el.textContent = "Logged in" + (s.user ? " as " + s.user : "") +
+      ". Copilot is ready: you can close this page.";
     document.getElementById("pending").hidden = true;
   } else if (s.state === "pending") {
-    el.textContent = "Waiting for authorisation… (the code expires in " + Math.ceil(s.expires_in / 60) + " min)";
+    el.textContent = "Waiting for authorisation… (the code expires in " +
+      Math.ceil(s.expires_in / 60) + " min)";
   } else {
     el.className = "failed";
     el.textContent = "Login " + s.state + (s.message ? ": " + s.message : "") + ".";

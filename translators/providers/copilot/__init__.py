@@ -27,7 +27,8 @@ from translators.providers.copilot.models import parse_models
 from translators.providers.copilot.stream import CopilotStreamDecoder
 from translators.providers.copilot.stream import parse_response
 
-__all__ = ["CODEC", "MODELS", "ModelInfo", "auth", "errors", "models", "models_call", "parse_models", "request"]
+__all__ = ["CODEC", "MODELS", "ModelInfo", "auth", "errors", "models", "models_call", "parse_models",
+           "request"]
 
 
 class _CopilotCodec:

@@ -126,8 +126,9 @@ def parse_access_token(status: int, body: bytes) -> Poll:
         return Poll("token", token)
     error = str(obj.get("error") or f"HTTP {status}")
     interval = obj.get("interval")
-    return Poll(_POLL_KINDS.get(error, "error"), None,
-                float(interval) if isinstance(interval, (int, float)) and not isinstance(interval, bool) else None,
+    if not isinstance(interval, (int, float)) or isinstance(interval, bool):
+        interval = None
+    return Poll(_POLL_KINDS.get(error, "error"), None, None if interval is None else float(interval),
                 str(obj.get("error_description") or error))
 
 

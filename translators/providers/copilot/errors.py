@@ -59,11 +59,13 @@ def classify(status: int, message: str, code: str, retry_after: str | None = Non
     (context overflow, quota), Copilot's code in the message otherwise."""
     base = code.split(":", 1)[0]
     by_type = KIND_OF_TYPE.get(base) if status == 500 else None  # in-band Anthropic errors carry no status
-    kind, client_code = CODES.get(base) or (by_type or STATUS_KIND.get(status) or kind_for_status(status), None)
+    kind, client_code = CODES.get(base) or (by_type or STATUS_KIND.get(status) or kind_for_status(status),
+                                            None)
     if kind == "invalid_request" and client_code is None and is_context_overflow(message):
         client_code = CONTEXT_CODE
     if status == 466:
-        message += " (Copilot does not accept this client version: raise options.editor_version / plugin_version)"
+        message += (" (Copilot does not accept this client version: raise options.editor_version / "
+                    "plugin_version)")
     text = f"GitHub Copilot: {message}" + (f" ({code})" if code and code not in message else "")
     out_status = 502 if status >= 500 and kind == "api_error" else None
     if status == 402:

@@ -68,7 +68,7 @@ class CopilotChatDecoder(ChatStreamDecoder):
         if not self.started:
             self.started = True
             out.append(ir.MessageStart(chunk.get("id") or None, chunk.get("model") or None))
-        if chunk.get("usage"):  # on the finish chunk (Claude) or a trailing choices:[] chunk (GPT), 3.3 rule 6
+        if chunk.get("usage"):  # on the finish chunk (Claude) or a trailing choices:[] one (GPT), 3.3 rule 6
             self.usage = parse_usage(chunk["usage"])
         for choice in choices:
             if choice.get("finish_reason") == "error":
@@ -139,7 +139,8 @@ class CopilotStreamDecoder:
             kind = obj["type"]
         if kind and kind.startswith("response."):
             return codec("openai-responses").stream_decoder(self.req)
-        if kind in ANTHROPIC_EVENTS or kind == "error" and isinstance(obj, dict) and isinstance(obj.get("error"), dict):
+        anthropic_error = kind == "error" and isinstance(obj, dict) and isinstance(obj.get("error"), dict)
+        if kind in ANTHROPIC_EVENTS or anthropic_error:
             return codec("anthropic-messages").stream_decoder(self.req)
         if kind == "error":
             return codec("openai-responses").stream_decoder(self.req)
@@ -199,5 +200,5 @@ def _chat_response(obj: dict[str, Any]) -> ir.ChatResponse:
     if not reasoning and not opaque:
         return resp
     thinking = ir.Thinking("".join(reasoning), opaque if isinstance(opaque, str) else None, ORIGIN)
-    return ir.ChatResponse(resp.id, resp.model, (thinking, *resp.content), resp.stop_reason, resp.stop_sequence,
-                           resp.usage, resp.extra)
+    return ir.ChatResponse(resp.id, resp.model, (thinking, *resp.content), resp.stop_reason,
+                           resp.stop_sequence, resp.usage, resp.extra)
