@@ -124,3 +124,18 @@ def test_bridge_keeps_serving_after_faults(faulty: Any) -> None:
     time.sleep(1.2)  # the accounts rate limited just above come back after the emulator's Retry-After
     r = call(faulty, "chat", "chat", "", False)
     assert r.status_code == 200 and r.json()["choices"][0]["message"]["content"] == "ACK ACC-FAULT01"
+
+
+def test_client_disconnect_cancels_the_upstream_request(faulty: Any) -> None:
+    """A client that leaves mid-stream: the bridge closes the upstream connection at once, although
+    the (stalling) upstream would have kept it open for a minute."""
+    seen = len(faulty.output())
+    with httpx.stream("POST", faulty.url + "/v1/chat/completions", timeout=30, headers={
+            "authorization": f"Bearer {CLIENT_KEY}", "x-emulator-fault": "stall"}, json={
+            "model": "chat/gpt-4.1", "stream": True, "messages": [{"role": "user", "content": "hi"}]}) as r:
+        next(r.iter_bytes())
+    deadline = time.monotonic() + 1.5  # well before the idle timeout (2.5 s) could act
+    while "server disconnect" not in faulty.output()[seen:] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    log = faulty.output()[seen:]
+    assert "client disconnect" in log and "server disconnect" in log

@@ -162,6 +162,7 @@ async def test_login_page_and_status(base: str, tmp_path: Path, proto: Any) -> N
     login = rt.logins["copilot#0"]
     assert page.status == 200 and login.user_code in text and f'href="{base}/login/device"' in text
     assert "sk-client-secret" not in text  # the script reads the key from the address bar
+    assert "logged in already" not in text
     again = await pages["/auth/device"](Page("GET", "/auth/device", query, b""))
     assert login.user_code in again.body.decode()  # a reload keeps the pending code
     answer = await pages["/auth/device/status"](Page("GET", "/auth/device/status", query, b""))
@@ -170,6 +171,9 @@ async def test_login_page_and_status(base: str, tmp_path: Path, proto: Any) -> N
     work = await pages["/auth/device"](Page("GET", "/auth/device", {**query, "account": "work"}, b""))
     other = rt.logins["work"].user_code
     assert other in work.body.decode() and other != login.user_code
+    rt.login_path(rt.accounts[1]).write_text(json.dumps({"github_token": KEY, "user": "octocat"}))
+    relogin = await pages["/auth/device"](Page("GET", "/auth/device", {"account": "work"}, b""))
+    assert "logged in already as octocat" in relogin.body.decode()
     missing = await pages["/auth/device"](Page("GET", "/auth/device", {"account": "nobody"}, b""))
     assert missing.status == 404
     none = await pages["/auth/device/status"](Page("GET", "/auth/device/status", {"account": "nobody"}, b""))

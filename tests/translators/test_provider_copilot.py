@@ -221,6 +221,9 @@ def test_messages_body_defaults_clamps_and_continues() -> None:
     _, body, _ = build(anth, "claude-sonnet-4-5")
     assert body["thinking"]["budget_tokens"] == 1024 and "inference_geo" not in body
     assert [t["name"] for t in body["tools"]] == ["f"]
+    tight = codec("anthropic-messages").parse_request({"model": "m", "max_tokens": 1000, "messages": [
+        {"role": "user", "content": "x"}], "thinking": {"type": "enabled", "budget_tokens": 1024}})
+    assert "thinking" not in build(tight, "claude-sonnet-4.5")[1]  # no room below max_tokens
 
 
 # ---------------------------------------------------------------- credentials (1)

@@ -278,11 +278,21 @@ class Runtime(BaseRuntime):
         account = self.account(page.query.get("account"))
         if account is None:
             return PageAnswer(404, device.error_page(f"No account named {page.query.get('account')!r}."))
+        current = self._current_user(account)
         try:
             login = await self.start_login(account)
         except TranslationError as e:
             return PageAnswer(502, device.error_page(f"GitHub could not start the login: {e.error.message}"))
-        return PageAnswer(200, device.page(self.name, login))
+        return PageAnswer(200, device.page(self.name, login, current))
+
+    def _current_user(self, account: Account) -> str | None:
+        """Who the account is logged in as ("" when unknown), None when it has no GitHub token."""
+        if self.github_token(account) is None:
+            return None
+        try:
+            return str(json.loads(self.login_path(account).read_text()).get("user") or "")
+        except (OSError, ValueError, AttributeError):
+            return ""
 
     async def _device_status(self, page: Page) -> PageAnswer:
         account = self.account(page.query.get("account"))

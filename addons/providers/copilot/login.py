@@ -76,7 +76,7 @@ PAGE = """<!doctype html>
 #code{font:bold 2.4em ui-monospace,monospace;letter-spacing:.1em;margin:.4em 0}
 .done{color:#1a7f37}.failed{color:#cf222e}</style></head>
 <body><h1>GitHub Copilot login</h1>
-<p>Provider <b>__PROVIDER__</b>, account <b>__ACCOUNT__</b>.</p>
+<p>Provider <b>__PROVIDER__</b>, account <b>__ACCOUNT__</b>.__ALREADY__</p>
 <div id="pending"><p>1. Open __LINK__</p><p>2. Enter this code:</p><div id="code">__CODE__</div>
 <p>This page completes by itself once you have authorised the app on GitHub.</p></div>
 <p id="status" data-state="__STATE__">__MESSAGE__</p>
@@ -114,14 +114,18 @@ if (document.getElementById("status").dataset.state === "pending") setTimeout(ti
 """
 
 
-def page(provider: str, login: Login) -> bytes:
-    """The login page; the client key is never written into it (the script reads it from the URL)."""
+def page(provider: str, login: Login, current_user: str | None = None) -> bytes:
+    """The login page; the client key is never written into it (the script reads it from the URL).
+    `current_user`: the account is logged in already (as this user, or "" when unknown)."""
     uri = login.verification_uri
     link = (f'<a id="verify" href="{html.escape(uri)}" target="_blank" rel="noopener">{html.escape(uri)}</a>'
             if uri.startswith(("https://", "http://")) else html.escape(uri))
     values = {"__PROVIDER__": provider, "__ACCOUNT__": login.account.label, "__CODE__": login.user_code,
               "__STATE__": login.state, "__MESSAGE__": "Waiting for authorisation…"}
-    out = PAGE.replace("__LINK__", link)
+    already = "" if current_user is None else (
+        f" It is logged in already{' as ' + html.escape(current_user) if current_user else ''}: "
+        "authorise again only to replace that login.")
+    out = PAGE.replace("__LINK__", link).replace("__ALREADY__", already)
     for mark, value in values.items():
         out = out.replace(mark, html.escape(value))
     return out.encode()

@@ -11,6 +11,7 @@ from typing import Mapping
 import orjson
 
 from translators import ir
+from translators.dialects.anthropic_messages.request_render import MIN_BUDGET
 from translators.errors import TranslationError
 from translators.providers.base import UpstreamCall
 from translators.providers.copilot import models
@@ -183,10 +184,13 @@ def _messages(body: dict[str, Any], req: ir.ChatRequest, info: ModelInfo | None)
             body.pop("tool_choice", None)
     thinking = body.get("thinking")
     if isinstance(thinking, dict) and isinstance(thinking.get("budget_tokens"), int) and info is not None:
-        budget = thinking["budget_tokens"]
-        budget = max(budget, info.min_thinking_budget or 0)
+        low = info.min_thinking_budget or MIN_BUDGET
+        budget = max(thinking["budget_tokens"], low)
         budget = min(budget, info.max_thinking_budget or budget, body["max_tokens"] - 1)
-        thinking["budget_tokens"] = budget
+        if budget < low:  # no room to think below max_tokens: answer without (as the codec does)
+            body.pop("thinking")
+        else:
+            thinking["budget_tokens"] = budget
 
 
 EDITS = {"openai-chat": _chat, "openai-responses": _responses, "anthropic-messages": _messages}
