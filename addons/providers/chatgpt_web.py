@@ -100,7 +100,8 @@ class Runtime(BaseRuntime):
 
     # ---- the steps before a conversation ----
 
-    async def _sentinel(self, ctx: dict[str, Any], account: Account, fp: sentinel.Fingerprint) -> dict[str, str]:
+    async def _sentinel(self, ctx: dict[str, Any], account: Account,
+                        fp: sentinel.Fingerprint) -> dict[str, str]:
         """3.2 (prepare, proof of work, finalize) or 3.3 (one call); the tokens for 3.4's headers."""
         two_step = str(ctx.get("sentinel_flow") or "two-step") != "legacy"
         p = sentinel.requirements_token(fp, random.randint(1, 4), random.randint(1, 9))
@@ -114,17 +115,19 @@ class Runtime(BaseRuntime):
         proof = await self._solve(reqs, fp, ctx) if reqs.pow_required else None
         if not two_step:
             if not reqs.token:
-                raise TranslationError("ChatGPT's chat-requirements answer carries no token.", kind="api_error",
-                                       status=502)
+                raise TranslationError("ChatGPT's chat-requirements answer carries no token.",
+                                       kind="api_error", status=502)
             return _tokens(token=reqs.token, proof=proof)
         if not reqs.prepare_token:
             raise TranslationError("ChatGPT's chat-requirements/prepare answer carries no prepare_token.",
                                    kind="api_error", status=502)
         call = request.finalize_call(ctx, reqs.prepare_token, proof)
-        final = sentinel.parse_finalize(check(*await self._send(call, account.proxy), "ChatGPT sentinel finalize"))
+        answer = await self._send(call, account.proxy)
+        final = sentinel.parse_finalize(check(*answer, "ChatGPT sentinel finalize"))
         return _tokens(token=final, prepare_token=reqs.prepare_token, proof=proof)
 
-    async def _solve(self, reqs: sentinel.Requirements, fp: sentinel.Fingerprint, ctx: Mapping[str, Any]) -> str:
+    async def _solve(self, reqs: sentinel.Requirements, fp: sentinel.Fingerprint,
+                     ctx: Mapping[str, Any]) -> str:
         """The proof of work, in a worker thread: the event loop keeps serving other flows."""
         assert reqs.pow_seed is not None and reqs.pow_difficulty is not None
         limit = _positive_int(ctx.get("pow_max_attempts"), sentinel.MAX_ATTEMPTS)
@@ -148,10 +151,11 @@ class Runtime(BaseRuntime):
         return sentinel.Fingerprint(
             date=sentinel.js_date(now), user_agent=str(ctx.get("user_agent") or request.USER_AGENT),
             script=random.choice(home.scripts) if home.scripts else sentinel.DEFAULT_SCRIPT,
-            build=home.build or sentinel.DEFAULT_BUILD, perf_now=perf, time_origin=round(now * 1000 - perf, 1),
-            device_id=str(ctx["device_id"]), navigator_key=random.choice(sentinel.NAVIGATOR_KEYS),
-            document_key=random.choice(sentinel.DOCUMENT_KEYS), window_key=random.choice(sentinel.WINDOW_KEYS),
-            cores=random.choice((8, 12, 16, 20)))
+            build=home.build or sentinel.DEFAULT_BUILD, perf_now=perf,
+            time_origin=round(now * 1000 - perf, 1), device_id=str(ctx["device_id"]),
+            navigator_key=random.choice(sentinel.NAVIGATOR_KEYS),
+            document_key=random.choice(sentinel.DOCUMENT_KEYS),
+            window_key=random.choice(sentinel.WINDOW_KEYS), cores=random.choice((8, 12, 16, 20)))
 
     async def _homepage(self, ctx: Mapping[str, Any], proxy: str | None) -> request.HomeInfo:
         """The homepage's script URLs and build id (2, bootstrap); defaults when it cannot be read."""
@@ -163,15 +167,18 @@ class Runtime(BaseRuntime):
             if status == 200:
                 info, ttl = request.parse_home(body), HOME_TTL
             else:
-                logger.info("provider %s: the homepage answered HTTP %s; default fingerprint values", self.name,
-                            status)
+                logger.info("provider %s: the homepage answered HTTP %s; default fingerprint values",
+                            self.name, status)
         except TranslationError as e:
             logger.info("provider %s: homepage not read (%s); default fingerprint values", self.name, e)
         self._home = (time.monotonic() + ttl, info)
         return info
 
     def _device(self, account: Account) -> str:
-        """A device id per account, stable while the bridge runs (oai-device-id, cookie oai-did)."""
+        """A device id per pool account, stable while the bridge runs (oai-device-id, cookie oai-did);
+        a fresh one per request for a direct-mode token (chat2api's rule for every request, 2.1)."""
+        if account.index < 0:
+            return str(uuid.uuid4())
         return self._devices.setdefault(account.index, str(uuid.uuid4()))
 
     async def _send(self, call: UpstreamCall, proxy: str | None) -> tuple[int, Mapping[str, str], bytes]:
@@ -211,8 +218,8 @@ def _check_expiry(access_token: str, account: Account) -> None:
     exp = request.token_expiry(access_token)
     if exp is not None and exp < time.time():
         when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(exp))
-        raise TranslationError(f"The ChatGPT access token of account {account.label} expired at {when}; log in "
-                               "again and configure the new one.", kind="authentication")
+        raise TranslationError(f"The ChatGPT access token of account {account.label} expired at {when}; "
+                               "log in again and configure the new one.", kind="authentication")
 
 
 def demo_provider(base_url: str, state_dir: Path, key: str) -> dict[str, Any]:

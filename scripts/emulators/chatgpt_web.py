@@ -28,11 +28,18 @@ from typing import Any
 
 from .app import WireProtocol
 from .chatgpt_web_answer import Answer
-from .httpserver import Request, Response
+from .httpserver import Request
+from .httpserver import Response
 from .openai_common import bearer
-from .prompt_markup import answer_text, read_tools, tool_results, trigger_of, without_results
-from .script import Turn, decide
-from .wire import SSE_HEADERS, json_response
+from .prompt_markup import answer_text
+from .prompt_markup import read_tools
+from .prompt_markup import tool_results
+from .prompt_markup import trigger_of
+from .prompt_markup import without_results
+from .script import Turn
+from .script import decide
+from .wire import SSE_HEADERS
+from .wire import json_response
 
 SENTINEL = "/backend-api/sentinel/chat-requirements"
 F_CONVERSATION = "/backend-api/f/conversation"
@@ -120,7 +127,8 @@ class ChatGPTWeb(WireProtocol):
             return problem
         token, seed = _token("gAAAAABn"), _seed()
         _keep(self.requirements, token, (seed, self.difficulty))
-        return json_response(200, {"persona": "chatgpt-paid", "token": token, **_checks(seed, self.difficulty)})
+        checks = _checks(seed, self.difficulty)
+        return json_response(200, {"persona": "chatgpt-paid", "token": token, **checks})
 
     def prepare(self, req: Request) -> Response:
         problem = self._check_p(req)
@@ -212,7 +220,8 @@ class ChatGPTWeb(WireProtocol):
         decision = decide(turn)
         model = str(body.get("model") or "auto")
         hints = body.get("system_hints") or []
-        thinking = body.get("thinking_effort") in ("extended", "max") or "reason" in hints or "thinking" in model
+        thinking = (body.get("thinking_effort") in ("extended", "max") or "reason" in hints
+                    or "thinking" in model)
         answer = Answer(model, body["messages"][-1], decision, answer_text(decision, trigger_of(system)),
                         thinking=thinking, memory="remember" in turn.prompt.lower())
         events = answer.v1() if "v1" in (body.get("supported_encodings") or []) else answer.cumulative()
@@ -231,8 +240,9 @@ def _invalid_body(body: dict[str, Any]) -> str | None:
         return "Invalid conversation body: messages are required."
     for m in messages:
         content = m.get("content") if isinstance(m, dict) else None
-        if (not isinstance(m, dict) or not isinstance(m.get("id"), str) or not isinstance(m.get("author"), dict)
-                or not isinstance(content, dict) or not isinstance(content.get("parts"), list)):
+        if (not isinstance(m, dict) or not isinstance(m.get("id"), str)
+                or not isinstance(m.get("author"), dict) or not isinstance(content, dict)
+                or not isinstance(content.get("parts"), list)):
             return "Invalid conversation body: each message needs an id, an author and content parts."
     if body.get("thinking_effort", "standard") not in EFFORTS:
         return "Invalid conversation body"  # e.g. OpenAI's low/medium/high (4, aurora)
@@ -256,7 +266,8 @@ def read_conversation(messages: list[dict[str, Any]]) -> tuple[str, Turn]:
     read_tools(system, turn)
     if conversation and conversation[-1][0] == "user":
         turn.tool_results = tool_results(conversation[-1][1])
-    turn.prompt = next((p for p in (without_results(t) for r, t in reversed(conversation) if r == "user") if p), "")
+    prompts = (without_results(t) for r, t in reversed(conversation) if r == "user")
+    turn.prompt = next((p for p in prompts if p), "")
     return system, turn
 
 

@@ -13,9 +13,12 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from typing import Any, Iterator
+from typing import Any
+from typing import Iterator
 
-from .script import Decision, split_fragments, split_text
+from .script import Decision
+from .script import split_fragments
+from .script import split_text
 from .wire import reasoning_text
 
 FINISH = {"type": "stop", "stop_tokens": [200002]}
@@ -53,12 +56,14 @@ class Answer:
                 end_turn: bool | None = None, recipient: str = "all", metadata: dict[str, Any] | None = None,
                 name: str | None = None, mid: str | None = None) -> dict[str, Any]:
         return {"id": mid or str(uuid.uuid4()), "author": {"role": role, "name": name, "metadata": {}},
-                "create_time": self.now if role != "system" else None, "update_time": None, "content": content,
-                "status": status, "end_turn": end_turn, "weight": 0.0 if role == "system" else 1.0,
+                "create_time": self.now if role != "system" else None, "update_time": None,
+                "content": content, "status": status, "end_turn": end_turn,
+                "weight": 0.0 if role == "system" else 1.0,
                 "metadata": metadata if metadata is not None else {}, "recipient": recipient, "channel": None}
 
     def doc(self, message: dict[str, Any]) -> dict[str, Any]:
-        return {"message": message, "conversation_id": self.conversation_id, "error": None, "error_code": None}
+        return {"message": message, "conversation_id": self.conversation_id, "error": None,
+                "error_code": None}
 
     def _meta(self) -> dict[str, Any]:
         return {"citations": [], "content_references": [], "message_type": "next", "model_slug": self.slug,
@@ -83,8 +88,8 @@ class Answer:
             out.append((self.message("assistant", recap, metadata=self._meta()), "", ""))
         if self.memory:  # ChatGPT's own memory tool: a call and its result, both to be skipped (5.2)
             call = {"content_type": "code", "language": "unknown", "text": ""}
-            out.append((self.message("assistant", call, "in_progress", recipient="bio", metadata=self._meta()),
-                        "/message/content/text", "User asked the assistant to remember something."))
+            tool_call = self.message("assistant", call, "in_progress", recipient="bio", metadata=self._meta())
+            out.append((tool_call, "/message/content/text", "The user asked to remember something."))
             result = {"content_type": "text", "parts": ["Model set context updated."]}
             out.append((self.message("tool", result, name="bio", metadata={}), "", ""))
         return out
@@ -137,7 +142,8 @@ class Answer:
             yield delta({"p": "", "o": "patch", "v": ops + [
                 {"p": "/message/status", "o": "replace", "v": "finished_successfully"},
                 {"p": "/message/end_turn", "o": "replace", "v": True},
-                {"p": "/message/metadata", "o": "append", "v": {"finish_details": FINISH, "is_complete": True}}]})
+                {"p": "/message/metadata", "o": "append", "v": {"finish_details": FINISH,
+                                                                "is_complete": True}}]})
 
     # ---- cumulative (5.3) ----
 
@@ -149,7 +155,8 @@ class Answer:
                     "conversation_id": self.conversation_id})
         yield b"data: [DONE]\n\n"
 
-    def _snapshots(self, message: dict[str, Any], path: str, pieces: list[str], end_turn: bool) -> Iterator[bytes]:
+    def _snapshots(self, message: dict[str, Any], path: str, pieces: list[str],
+                   end_turn: bool) -> Iterator[bytes]:
         """The whole message after each piece; the last one finished (5.3)."""
         yield data(self.doc(message), TRAILING)
         sent = ""
@@ -159,7 +166,8 @@ class Answer:
             if i == len(pieces) - 1:
                 message.update(status="finished_successfully", end_turn=end_turn)
                 if end_turn:
-                    message["metadata"] = {**message["metadata"], "finish_details": FINISH, "is_complete": True}
+                    message["metadata"] = {**message["metadata"], "finish_details": FINISH,
+                                           "is_complete": True}
             yield data(self.doc(message), TRAILING if i % 2 == 0 else "")
         if not pieces and message["status"] != "finished_successfully":
             message.update(status="finished_successfully", end_turn=end_turn)

@@ -14,7 +14,9 @@ import json
 import re
 from typing import Any
 
-from .script import Decision, ToolCall, Turn
+from .script import Decision
+from .script import ToolCall
+from .script import Turn
 
 TRIGGER = "<Function_bridge_Start/>"  # used when the instructions show no other trigger
 _TOOL = re.compile(r'^\s*\d+\.\s*<tool name="([^"]+)">\s*$(.*?)^</tool>\s*$', re.M | re.S)
@@ -69,7 +71,8 @@ def markup(calls: tuple[ToolCall, ...], trigger: str = TRIGGER) -> str:
     body = ""
     for c in calls:
         tag = "input" if c.freeform else "args_json"
-        body += f"<function_call>\n<tool>{c.name}</tool>\n<{tag}>{cdata(c.payload)}</{tag}>\n</function_call>\n"
+        body += f"<function_call>\n<tool>{c.name}</tool>\n<{tag}>{cdata(c.payload)}</{tag}>\n"
+        body += "</function_call>\n"
     return f"{trigger}\n<function_calls>\n{body}</function_calls>"
 
 

@@ -284,6 +284,19 @@ def test_error_with_status_200_is_an_error(variants: Any, fault: Any, stream: bo
     assert r.status_code == 502 and "Something went wrong" in r.json()["error"]["message"]
 
 
+def test_500_and_garbage_reach_anthropic_client(variants: Any, fault: Any) -> None:
+    client = anthropic.Anthropic(base_url=variants[0].url, api_key=CLIENT_KEY, max_retries=0, timeout=30)
+    fault("500")
+    with pytest.raises(anthropic.APIStatusError) as e:
+        client.messages.create(model="legacy/auto", max_tokens=50, messages=[{"role": "user", "content": "x"}])
+    assert e.value.status_code == 500 and "Something went wrong" in str(e.value.body)
+    fault("garbage")
+    with pytest.raises(anthropic.APIStatusError):
+        with client.messages.stream(model="legacy/auto", max_tokens=50,
+                                    messages=[{"role": "user", "content": "x"}]) as s:
+            s.get_final_message()
+
+
 def test_revoked_token_is_401(variants: Any) -> None:
     r = _chat(variants[0], "hi", "badkey/auto")
     assert r.status_code == 401 and "token has expired" in r.json()["error"]["message"]

@@ -40,7 +40,8 @@ def parse_error(status: int, headers: Mapping[str, str], body: bytes) -> BridgeE
     elif status == 403 and any(mark in body for mark in CLOUDFLARE_MARKS):
         return BridgeError.of("permission", "ChatGPT: blocked by Cloudflare's browser check (403 challenge "
                               "page). The web backend wants a browser TLS fingerprint: route the account "
-                              "through a proxy that provides one (accounts[].proxy).", code="cloudflare_challenge")
+                              "through a proxy that provides one (accounts[].proxy).",
+                              code="cloudflare_challenge")
     else:
         text = body.decode("utf-8", "replace").strip()[:300]
         message, code = text or "no body", None

@@ -129,7 +129,8 @@ def sentinel_headers(ctx: Mapping[str, Any]) -> dict[str, str]:
     return {name: str(sentinel[key]) for key, name in SENTINEL_HEADERS if sentinel.get(key)}
 
 
-def _json_call(ctx: Mapping[str, Any], path: str, body: Any, extra: Mapping[str, str] | None = None) -> UpstreamCall:
+def _json_call(ctx: Mapping[str, Any], path: str, body: Any,
+               extra: Mapping[str, str] | None = None) -> UpstreamCall:
     hdrs = {**headers(ctx), "content-type": "application/json", **(extra or {})}
     return UpstreamCall(base_url(ctx) + path, orjson.dumps(body), hdrs, streams=False)
 
@@ -239,8 +240,8 @@ def build(req: ir.ChatRequest, model: str, ctx: Mapping[str, Any], ids: ir.Ids) 
         raise TranslationError("No ChatGPT chat-requirements token was obtained for this request.",
                                kind="api_error")
     f = uses_f(ctx)
-    body: dict[str, Any] = {"action": "next", "messages": messages(req, ids), "parent_message_id": new_uuid(ids),
-                            **_common(req, model, ctx)}
+    body: dict[str, Any] = {"action": "next", "messages": messages(req, ids),
+                            "parent_message_id": new_uuid(ids), **_common(req, model, ctx)}
     if f:
         body["client_prepare_state"] = "success"
     body.update({
@@ -281,7 +282,8 @@ def _message(mid: str, role: str, text: str) -> dict[str, Any]:
 
 
 def last_user_text(req: ir.ChatRequest) -> str:
-    return next((t for t in (flatten(m.content) for m in reversed(req.messages) if m.role == "user") if t), "")
+    texts = (flatten(m.content) for m in reversed(req.messages) if m.role == "user")
+    return next((t for t in texts if t), "")
 
 
 def flatten(blocks: Sequence[ir.Block]) -> str:

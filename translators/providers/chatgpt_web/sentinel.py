@@ -100,7 +100,8 @@ def parse_requirements(obj: Any, step: str = "chat-requirements") -> Requirement
                                "renew its access token.", kind="authentication")
     if _required(obj.get("arkose")):
         raise TranslationError(f"ChatGPT's {step} requires an Arkose challenge, which the bridge cannot "
-                               "solve; try another account or later.", kind="permission", code="arkose_required")
+                               "solve; try another account or later.", kind="permission",
+                               code="arkose_required")
     pow_ = obj.get("proofofwork")
     seed = difficulty = None
     if _required(pow_):
@@ -219,7 +220,8 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 
 
 def js_date(epoch: float) -> str:
-    """JS `Date.toString()` of a UTC clock: `Mon Jun 22 2026 17:01:02 GMT+0000 (Coordinated Universal Time)`."""
+    """JS `Date.toString()` of a UTC clock:
+    `Mon Jun 22 2026 17:01:02 GMT+0000 (Coordinated Universal Time)`."""
     days, rest = divmod(int(epoch), 86400)
     y, m, d = _civil(days)
     weekday = _DAYS[(days + 3) % 7]  # 1970-01-01 was a Thursday

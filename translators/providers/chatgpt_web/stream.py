@@ -41,7 +41,9 @@ def message_kind(msg: dict[str, Any]) -> str | None:
     meta = msg.get("metadata") if isinstance(msg.get("metadata"), dict) else {}
     if author.get("role") != "assistant" or msg.get("recipient", "all") not in (None, "all"):
         return None
-    if meta.get("is_visually_hidden_from_conversation") or meta.get("message_type") not in SHOWN_MESSAGE_TYPES:
+    if meta.get("message_type") not in SHOWN_MESSAGE_TYPES:
+        return None
+    if meta.get("is_visually_hidden_from_conversation"):
         return None
     ctype, channel = content.get("content_type"), msg.get("channel")
     if ctype == "thoughts":
