@@ -12,42 +12,36 @@ import logging
 import math
 import secrets
 import time
-from dataclasses import dataclass
-from dataclasses import field
 from pathlib import Path
 from typing import Any
-from typing import Sequence
-
-import asyncio
 
 from mitmproxy import ctx
 from mitmproxy import exceptions
 from mitmproxy import http
-from mitmproxy.proxy.mode_specs import ProxyMode
-from mitmproxy.proxy.mode_specs import RegularMode
 from mitmproxy.proxy.mode_specs import ReverseMode
-from mitmproxy.proxy.mode_specs import Socks5Mode
-from mitmproxy.proxy.mode_specs import UpstreamMode
 from mitmproxy.utils import asyncio_utils
 
 from addons import answers
 from addons import error_page
+from addons import local_views
+from addons import watchdog
 from addons.clientauth import key_matches
 from addons.clientauth import load_or_create_key
 from addons.clientauth import presented_key
-from addons.connections import close_upstream
-from addons.connections import ping_client
 from addons.endpoints import Endpoint
 from addons.endpoints import classify
-from addons.masking import mask
+from addons.failover import RETRYABLE
+from addons.failover import Sender
+from addons.flowstate import FlowState
+from addons.flowstate import Plan
 from addons.masking import mask_headers
 from addons.pool import Account
 from addons.pool import Pool
 from addons.pool import parse_retry_after
-from addons.pool import status as pool_status
 from addons.providers import plugin
-from addons.providers.base import Page
 from addons.providers.base import Runtime
+from addons.proxy_guard import refuse_open_proxy
+from addons.proxy_guard import watch_file
 from addons.response_store import ResponseStore
 from addons.routing import Route
 from addons.routing import models_body
@@ -57,8 +51,6 @@ from addons.settings import ConfigError
 from addons.settings import load
 from addons.streaming import Relay
 from addons.streaming import StreamAdapter
-from addons.failover import RETRYABLE
-from addons.failover import Sender
 from addons.upstream import apply
 from addons.upstream import dialect_call
 from addons.upstream_side import DialectUpstream
@@ -68,8 +60,8 @@ from translators import validate
 from translators.errors import BridgeError
 from translators.errors import TranslationError
 from translators.events import response_events
-from translators.jsonutil import load_object
 from translators.jsonutil import dumps
+from translators.jsonutil import load_object
 from translators.pipeline import StreamPipeline
 from translators.providers.base import UpstreamCall
 from translators.registry import codec
@@ -81,71 +73,6 @@ logger = logging.getLogger(__name__)
 FOREIGN_REASONING = (b"~bridge:", b"llm-bridge.v1:", b'"signature":""', b'"signature": ""')
 
 
-PINGS = {"anthropic-messages": b'event: ping\ndata: {"type": "ping"}\n\n'}
-FORWARD_MODES = (RegularMode, UpstreamMode, Socks5Mode)
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
-
-
-def refuse_open_proxy(modes: Sequence[str], listen_host: str, proxyauth: str | None) -> None:
-    """A forward (interception) proxy on a public interface without proxy auth would relay anyone's
-    traffic, and the bridge's accounts with it: refuse to run."""
-    for spec in modes:
-        mode = ProxyMode.parse(spec)
-        host = mode.custom_listen_host or listen_host
-        if isinstance(mode, FORWARD_MODES) and host not in LOOPBACK and not proxyauth:
-            raise exceptions.OptionsError(
-                f"refusing to run an open proxy: mode {spec!r} listens on {host or 'every interface'} "
-                "without proxy authentication; set --proxyauth, or listen on 127.0.0.1")
-
-
-def _mtime(path: str) -> float | None:
-    try:
-        return Path(path).stat().st_mtime
-    except OSError:
-        return None
-
-
-@dataclass(slots=True)
-class Plan:
-    """One upstream attempt: where it goes and how its answer is read."""
-
-    route: Route
-    account: Account
-    upstream: Any  # DialectUpstream or a provider codec
-    identity: bool
-    call: UpstreamCall
-    transforms: list[Any] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class FlowState:
-    """What the response side needs to know about a bridged flow."""
-
-    endpoint: Endpoint
-    route: Route
-    upstream: Any  # DialectUpstream or a provider codec
-    identity: bool
-    req: ir.ChatRequest | None
-    ids: ir.Ids
-    stream: bool
-    account: Account | None = None
-    transforms: list[Any] = field(default_factory=list)
-    pipeline: StreamPipeline | None = None
-    body: dict[str, Any] | None = None  # the client's request, for failover attempts
-    raw: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
-    tried: list[Account] = field(default_factory=list)
-    started: float = 0.0
-    flow: http.HTTPFlow | None = None
-    relay: Relay | StreamAdapter | None = None  # set once the answer streams; knows the last chunk's time
-    idle: bool = False  # given up by the idle watchdog
-    pinged: float = 0.0
-    direct: bool = False  # the account came with the client's key: no other account may serve the flow
-
-    def adopt(self, plan: Plan) -> None:
-        self.route, self.account, self.upstream = plan.route, plan.account, plan.upstream
-        self.identity, self.transforms = plan.identity, plan.transforms
-        self.tried.append(plan.account)
 
 
 class Gateway:
@@ -211,42 +138,16 @@ class Gateway:
             ctx.options.update(connection_strategy="lazy")
         for name, runtime in self.runtimes.items():
             asyncio_utils.create_task(self._discover(name, runtime), name=f"bridge-models-{name}", keep_ref=True)
-        asyncio_utils.create_task(self._watchdog(), name="bridge-idle-watchdog", keep_ref=True)
-        asyncio_utils.create_task(self._watch_config(), name="bridge-config-reload", keep_ref=True)
+        asyncio_utils.create_task(watchdog.watch(self.flows, lambda: self.cfg), name="bridge-idle-watchdog",
+                                  keep_ref=True)
+        if ctx.options.bridge_config:  # hot reload
+            path = ctx.options.bridge_config
+            asyncio_utils.create_task(watch_file(path, lambda: self._reload(path)), name="bridge-config-reload",
+                                      keep_ref=True)
 
-    async def _watch_config(self) -> None:
-        """Hot reload: the config file is read again when it changes (checked every second)."""
-        path = ctx.options.bridge_config
-        if not path:
-            return
-        seen = _mtime(path)
-        while True:
-            await asyncio.sleep(1.0)
-            now = _mtime(path)
-            if now != seen:
-                seen = now
-                if self._load(path):
-                    logger.info("configuration reloaded from %s", path)
-
-    async def _watchdog(self) -> None:
-        """Gives up upstreams silent for longer than idle_timeout_seconds: killing the flow ends the
-        client's answer through the error hook (an error in its dialect), and the upstream request."""
-        while True:
-            await asyncio.sleep(1.0)
-            if self.cfg is None:
-                continue
-            now, limit, every = time.monotonic(), self.cfg.idle_timeout_seconds, self.cfg.ping_seconds
-            for st in list(self.flows.values()):
-                last = st.relay.last if st.relay is not None else st.started
-                if st.flow is None or st.idle:
-                    continue
-                if now - last > limit:
-                    st.idle = True
-                    if not close_upstream(st.flow) and st.flow.killable:
-                        st.flow.kill()
-                elif st.relay is not None and not st.relay.ended and now - max(last, st.pinged) > every:
-                    st.pinged = now  # keep-alive while the upstream thinks (Anthropic's ping, an SSE comment)
-                    ping_client(st.flow, PINGS.get(st.endpoint.dialect, b": keep-alive\n\n"))
+    def _reload(self, path: str) -> None:
+        if self._load(path):
+            logger.info("configuration reloaded from %s", path)
 
     async def _discover(self, name: str, runtime: Runtime) -> None:
         try:
@@ -306,11 +207,11 @@ class Gateway:
         elif ep.name == "model":
             self._answer_model(flow, cfg, flow.request.path.split("/models/", 1)[1].split("?")[0])
         elif ep.name == "page":
-            await self._page(flow)
+            self._answer(flow, await local_views.page(flow, self.runtimes))
         elif ep.name == "pools":
-            self._answer(flow, answers.json_response(200, {"providers": pool_status(self.pools, time.monotonic())}))
+            self._answer(flow, answers.json_response(200, local_views.pools_view(self.pools)))
         elif ep.name == "acc_tokens":
-            self._answer(flow, answers.json_response(200, self._acc_tokens()))
+            self._answer(flow, answers.json_response(200, local_views.acc_tokens(self.pools, cfg)))
         elif ep.name == "passthrough":
             self._passthrough(flow, ep, cfg)
         else:
@@ -477,29 +378,6 @@ class Gateway:
         call = dialect_call(provider, path, flow.request.raw_content or b"", dict(flow.request.headers.items()),
                             ep.dialect, account)
         apply(flow, UpstreamCall(call.url, call.body, call.headers, flow.request.method), account.proxy)
-
-    async def _page(self, flow: http.HTTPFlow) -> None:
-        """A provider's local page (e.g. /auth/device); `?provider=` picks one when several serve it.
-        A page that polls or links back keeps `?key=` in its own URLs (the page gets it in `query`)."""
-        path, wanted = flow.request.path.split("?", 1)[0], flow.request.query.get("provider")
-        for name, runtime in self.runtimes.items():
-            handler = runtime.pages().get(path)
-            if handler is not None and wanted in (None, name):
-                page = Page(flow.request.method, path, dict(flow.request.query.items()),
-                            flow.request.get_content(strict=False) or b"")
-                answer = await handler(page)
-                if "key" in flow.request.query:  # what mitmweb shows and saves keeps no secret
-                    flow.request.query["key"] = mask(flow.request.query["key"])
-                return self._answer(flow, http.Response.make(answer.status, answer.body, {
-                    "content-type": answer.content_type, "cache-control": "no-store"}))
-        raise TranslationError(f"No provider serves {path}.", kind="not_found", code="unknown_url")
-
-    def _acc_tokens(self) -> dict[str, Any]:
-        """chat2api's account view: ChatGPT accounts when configured, else every pool; masked."""
-        pools = pool_status(self.pools, time.monotonic())
-        chosen = {n: p for n, p in pools.items() if self.cfg and self.cfg.providers[n].type == "chatgpt"} or pools
-        accounts = [a for p in chosen.values() for a in p["accounts"]]
-        return {"count": len(accounts), "usable": sum(a["usable"] for a in accounts), "accounts": accounts}
 
     def _answer_model(self, flow: http.HTTPFlow, cfg: BridgeConfig, model_id: str) -> None:
         for m in models_body(cfg, int(time.time()), self.discovered_models())["data"]:

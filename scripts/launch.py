@@ -58,9 +58,8 @@ def main(argv: list[str]) -> int:
 def plugin_demos() -> list[str]:
     """Provider types that have both a bridge plug-in and an emulated upstream."""
     from addons.providers import available
-    from scripts.emulators.server import PROTOCOLS
-
     from addons.providers import plugin
+    from scripts.emulators.server import PROTOCOLS
 
     return [t for t in available() if t in PROTOCOLS and getattr(plugin(t).module, "demo_provider", None)]
 
@@ -113,7 +112,8 @@ def run_mitmdump(config: str | None, cfg: object, rest: list[str], web: bool, de
     target = providers[default].url() if default else "http://127.0.0.1:9"
     origin = "/".join(target.split("/")[:3])
     opts = set(rest)
-    cmd = [str(Path(sys.executable).with_name("mitmweb" if web else "mitmdump")), "-s", str(ROOT / "addons" / "bridge.py")]
+    program = Path(sys.executable).with_name("mitmweb" if web else "mitmdump")
+    cmd = [str(program), "-s", str(ROOT / "addons" / "bridge.py")]
     if not opts & {"--mode", "-m"}:
         cmd += ["--mode", f"reverse:{origin}"]
     if not opts & {"--listen-host"}:

@@ -7,19 +7,22 @@ Serves like `mitmdump -s addons/bridge.py` with the same options, but mitmdump p
 (request, responseheaders, response, client/server connect, ...) through its ~35 built-in addons,
 most of which only look at options the bridge never sets; here the chain is:
 
-    termlog, core, block, disable_h2c, proxyserver, <addons/bridge.py's addons>, next_layer,
-    tlsconfig, update_alt_svc, [dumper], errorcheck
+    termlog, core, block, disable_h2c, proxyauth, proxyserver, <addons/bridge.py's addons>,
+    next_layer, tlsconfig, update_alt_svc, [dumper], errorcheck
 
 in mitmdump's relative order, so the hooks see the same things in the same sequence:
-`block` still refuses public clients (block_global), `tlsconfig` is what makes https upstreams
-work, `update_alt_svc` still rewrites an upstream's Alt-Svc in reverse mode, `errorcheck` still
-stops the process on a start-up error (port in use, bad configuration). The flow log (`dumper`)
-is added only when it prints something: not with -q or --set flow_detail=0.
+`block` still refuses public clients (block_global), `proxyauth` still guards the interception
+(forward proxy) modes and the bridge checks its option, `tlsconfig` is what makes https upstreams
+and HTTPS interception work, `update_alt_svc` still rewrites an upstream's Alt-Svc in reverse
+mode, `errorcheck` still stops the process on a start-up error (port in use, bad configuration).
+The flow log (`dumper`) is added only when it prints something: not with -q or --set flow_detail=0.
+Hook dispatch is the same calls in the same order, with the per-event lookup cached (LeanAddonManager).
 
 Not available here (use mitmdump for them): other scripts (-s other than addons/bridge.py),
 reading/saving flows (-r/-w), replay, map_remote/map_local/modify_*, anticache/anticomp,
-sticky cookies/auth, proxyauth, upstream_auth, DNS mode, the onboarding app. Setting one of their
-options is an error rather than being silently ignored.
+sticky cookies/auth, upstream_auth, DNS mode, the onboarding app. Setting one of their options
+is an error rather than being silently ignored. When the bridge starts using another built-in
+addon (or its option), add it to LeanMaster below: a missing option fails loudly at start-up.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ from mitmproxy.addons import disable_h2c  # noqa: E402
 from mitmproxy.addons import dumper  # noqa: E402
 from mitmproxy.addons import errorcheck  # noqa: E402
 from mitmproxy.addons import next_layer  # noqa: E402
+from mitmproxy.addons import proxyauth  # noqa: E402
 from mitmproxy.addons import proxyserver  # noqa: E402
 from mitmproxy.addons import termlog  # noqa: E402
 from mitmproxy.addons import tlsconfig  # noqa: E402
@@ -72,6 +76,9 @@ def make_parser(opts: options.Options) -> argparse.ArgumentParser:
     opts.make_parser(p, "mode", short="m")
     opts.make_parser(p, "listen_host", metavar="HOST")
     opts.make_parser(p, "listen_port", metavar="PORT", short="p")
+    opts.make_parser(p, "ignore_hosts", metavar="HOST")
+    opts.make_parser(p, "allow_hosts", metavar="HOST")
+    opts.make_parser(p, "proxyauth", metavar="SPEC")
     opts.make_parser(p, "ssl_insecure", short="k")
     opts.make_parser(p, "certs", metavar="SPEC")
     opts.make_parser(p, "http2")
@@ -165,20 +172,24 @@ class LeanMaster(master.Master):
     """Master + the built-in addons the bridge needs, in mitmdump's order; the bridge's own addons
     are added by load_bridge() once the options are set, as mitmdump's script loader does."""
 
-    def __init__(self, opts: options.Options, *, with_dumper: bool) -> None:
+    def __init__(self, opts: options.Options) -> None:
         super().__init__(opts, with_termlog=False)
         opts.changed.disconnect(self.addons._configure_all)
         self.addons = LeanAddonManager(self)
         self._termlog_addon = termlog.TermLog()
         self.addons.add(self._termlog_addon)
         self.bridge: list[object] = []
-        self.addons.add(core.Core(), block.Block(), disable_h2c.DisableH2C(), proxyserver.Proxyserver(),
-                        next_layer.NextLayer(), tlsconfig.TlsConfig(), update_alt_svc.UpdateAltSvc())
-        if with_dumper:
+        self.addons.add(core.Core(), block.Block(), disable_h2c.DisableH2C(), proxyauth.ProxyAuth(),
+                        proxyserver.Proxyserver(), next_layer.NextLayer(), tlsconfig.TlsConfig(),
+                        update_alt_svc.UpdateAltSvc(), errorcheck.ErrorCheck())
+
+    def add_flow_log(self, wanted: bool) -> None:
+        """mitmdump's flow log (dumper), only when it prints something (it has no effect on flows,
+        so its place after errorcheck does not matter)."""
+        if wanted:
             self.addons.add(dumper.Dumper())
         else:  # accept -q / --set flow_detail=0 like mitmdump does
-            opts.add_option("flow_detail", int, 0, "Flow log detail; the flow log is off in this run.")
-        self.addons.add(errorcheck.ErrorCheck())
+            self.options.add_option("flow_detail", int, 0, "Flow log detail; the flow log is off in this run.")
 
     def load_bridge(self) -> None:
         """Register the bridge's addons right after proxyserver (where mitmdump's script loader sits),
@@ -221,6 +232,7 @@ async def amain(argv: list[str]) -> int:
     debug.register_info_dumpers()
 
     opts = options.Options()
+    m = LeanMaster(opts)  # first: the parser offers options of its addons (proxyauth...)
     args = make_parser(opts).parse_args(argv)  # exits 2 on a usage error
     if args.version:
         print(debug.dump_system_info())
@@ -228,7 +240,7 @@ async def amain(argv: list[str]) -> int:
     try:
         check_scripts(args.scripts)
         args.scripts = None  # not an option here
-        m = LeanMaster(opts, with_dumper=flow_detail_wanted(args) > 0)
+        m.add_flow_log(flow_detail_wanted(args) > 0)
         opts.set(*args.setoptions, defer=True)
         optmanager.load_paths(opts, os.path.join(opts.confdir, "config.yaml"),
                               os.path.join(opts.confdir, "config.yml"))
@@ -240,6 +252,12 @@ async def amain(argv: list[str]) -> int:
                 "for them; use mitmdump -s addons/bridge.py")
     except exceptions.OptionsError as e:
         print(f"leanproxy: {e}", file=sys.stderr)
+        return 1
+    except AttributeError as e:
+        if "No such option" not in str(e):
+            raise
+        print(f"leanproxy: the bridge needs an option of a built-in addon this entry point leaves out "
+              f"({e}): add that addon to LeanMaster", file=sys.stderr)
         return 1
 
     loop = asyncio.get_running_loop()

@@ -126,8 +126,8 @@ async def main(args: argparse.Namespace) -> int:
     config.write_text(json.dumps({"client_keys": [KEY], "default_provider": "up", "providers": {"up": {
         "type": "openai-compatible", "base_url": f"http://127.0.0.1:{upstream}/v1", "api_key": UPSTREAM_KEY}}}))
     bridge = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "launch.py"), "--config", str(config), "-p",
-                               str(port), "--set", "termlog_verbosity=info", "--set", "flow_detail=0"], cwd=ROOT, stdout=(work / "bridge.log").open("wb"),
-                              stderr=subprocess.STDOUT)
+                               str(port), "--set", "termlog_verbosity=info", "--set", "flow_detail=0"], cwd=ROOT,
+                              stdout=(work / "bridge.log").open("wb"), stderr=subprocess.STDOUT)
     try:
         await wait_port(port)
         pid = mitmdump_pid(bridge)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -45,7 +46,8 @@ class BridgeProcess:
             path = workdir / "config.yaml"
             path.write_text(json.dumps(config))
             args += ["--config", str(path)]
-        self.proc = subprocess.Popen(args, cwd=ROOT, stdout=self.log.open("wb"), stderr=subprocess.STDOUT)
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}  # the log is read by tests while the bridge runs
+        self.proc = subprocess.Popen(args, cwd=ROOT, stdout=self.log.open("wb"), stderr=subprocess.STDOUT, env=env)
         wait_listening(self.port, self.proc)
         self.url = f"http://127.0.0.1:{self.port}"
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from dataclasses import field
+from types import MappingProxyType
 from typing import Any
 from typing import Literal
-from types import MappingProxyType
 from typing import Mapping
 
 EMPTY: Mapping[str, Any] = MappingProxyType({})  # immutable, so a safe shared default

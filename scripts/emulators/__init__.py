@@ -25,9 +25,16 @@ Control API (no credential): ``GET|DELETE /_emulator/requests`` (request log),
 ``POST /_emulator/fault``, ``GET /_emulator/health``.
 """
 
-from .faults import FAULT_HEADER, FAULT_MODES
-from .script import Decision, ToolCall, Turn, decide
-from .server import PROTOCOLS, Ports, serve, serve_in_thread
+from .faults import FAULT_HEADER
+from .faults import FAULT_MODES
+from .script import Decision
+from .script import ToolCall
+from .script import Turn
+from .script import decide
+from .server import PROTOCOLS
+from .server import Ports
+from .server import serve
+from .server import serve_in_thread
 
 __all__ = [
     "FAULT_HEADER",

@@ -13,7 +13,8 @@ import signal
 import sys
 
 from .faults import FAULT_MODES
-from .server import PROTOCOLS, serve
+from .server import PROTOCOLS
+from .server import serve
 
 
 def _serve_spec(value: str) -> tuple[str, int]:

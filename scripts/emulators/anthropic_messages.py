@@ -8,24 +8,26 @@ from __future__ import annotations
 
 import base64
 import secrets
-from typing import Any, Iterator
+from typing import Any
+from typing import Iterator
 
 from .app import WireProtocol
-from .httpserver import Request, Response
+from .httpserver import Request
+from .httpserver import Response
 from .openai_common import bearer
-from .script import Decision, decide, split_fragments
+from .script import Decision
+from .script import decide
+from .script import split_fragments
 from .turns import anthropic_turn
-from .wire import (
-    SSE_HEADERS,
-    dumps,
-    estimate_tokens,
-    json_response,
-    new_id,
-    output_tokens,
-    pieces,
-    reasoning_text,
-    sse_event,
-)
+from .wire import SSE_HEADERS
+from .wire import dumps
+from .wire import estimate_tokens
+from .wire import json_response
+from .wire import new_id
+from .wire import output_tokens
+from .wire import pieces
+from .wire import reasoning_text
+from .wire import sse_event
 
 MODELS = [
     ("claude-opus-4-1-20250805", "Claude Opus 4.1", "2025-08-05T00:00:00Z"),

@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import deque
-from typing import Any, Callable
+from typing import Any
+from typing import Callable
 
 from . import faults
-from .httpserver import Request, Response
+from .httpserver import Request
+from .httpserver import Response
 from .wire import json_response
 
 RouteHandler = Callable[[Request], Response]

@@ -12,9 +12,13 @@ import itertools
 import json
 from typing import Any
 
-from .httpserver import Request, Response
+from .httpserver import Request
+from .httpserver import Response
 from .openai_common import OpenAIProtocol
-from .wire import SSE_DONE, SSE_HEADERS, dumps, now
+from .wire import SSE_DONE
+from .wire import SSE_HEADERS
+from .wire import dumps
+from .wire import now
 
 DEFAULT_CHUNKS = 20
 MAX_CHUNKS = 100_000

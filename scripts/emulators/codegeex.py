@@ -19,12 +19,21 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any, Iterator
+from typing import Any
+from typing import Iterator
 
 from .app import WireProtocol
-from .httpserver import Request, Response
-from .prompt_markup import TRIGGER, answer_text, read_tools, tool_results, without_results
-from .script import Turn, decide, split_fragments, split_text
+from .httpserver import Request
+from .httpserver import Response
+from .prompt_markup import TRIGGER
+from .prompt_markup import answer_text
+from .prompt_markup import read_tools
+from .prompt_markup import tool_results
+from .prompt_markup import without_results
+from .script import Turn
+from .script import decide
+from .script import split_fragments
+from .script import split_text
 from .wire import json_response
 
 CHAT = "/prod/code/chatCodeSseV3/chat"

@@ -13,14 +13,28 @@ from __future__ import annotations
 
 import secrets
 from http import HTTPStatus
-from typing import Any, Iterator
+from typing import Any
+from typing import Iterator
 
 from .app import WireProtocol
-from .httpserver import Request, Response
+from .httpserver import Request
+from .httpserver import Response
 from .openai_common import bearer
-from .prompt_markup import TRIGGER, answer_text, read_tools, tool_results
-from .script import Decision, Turn, decide, split_fragments, split_text
-from .wire import SSE_DONE, SSE_HEADERS, estimate_tokens, json_response, now, sse_data
+from .prompt_markup import TRIGGER
+from .prompt_markup import answer_text
+from .prompt_markup import read_tools
+from .prompt_markup import tool_results
+from .script import Decision
+from .script import Turn
+from .script import decide
+from .script import split_fragments
+from .script import split_text
+from .wire import SSE_DONE
+from .wire import SSE_HEADERS
+from .wire import estimate_tokens
+from .wire import json_response
+from .wire import now
+from .wire import sse_data
 
 API = "/api/v1"
 ORG_ID = "8d5e2c1a-7b3f-4e9d-a0c2-5f6e7d8c9b0a"

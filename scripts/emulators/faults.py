@@ -9,9 +9,12 @@ on the wire is decided here, once for all of them.
 from __future__ import annotations
 
 import asyncio
-from typing import AsyncIterable, AsyncIterator, Iterable
+from typing import AsyncIterable
+from typing import AsyncIterator
+from typing import Iterable
 
-from .httpserver import AbortConnection, Response
+from .httpserver import AbortConnection
+from .httpserver import Response
 
 FAULT_MODES = ("429", "500", "reset", "stall", "garbage", "error200")
 FAULT_HEADER = "x-emulator-fault"

@@ -20,9 +20,14 @@ import asyncio
 import contextlib
 import socket
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from http import HTTPStatus
-from typing import AsyncIterable, Awaitable, Callable, Iterable, Union
+from typing import AsyncIterable
+from typing import Awaitable
+from typing import Callable
+from typing import Iterable
+from typing import Union
 from urllib.parse import parse_qsl
 
 MAX_HEADER_BYTES = 64 * 1024

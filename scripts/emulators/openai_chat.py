@@ -5,26 +5,29 @@ POST /v1/chat/completions (also /chat/completions), GET /v1/models (also /models
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any
+from typing import Iterator
 
-from .httpserver import Request, Response
+from .httpserver import Request
+from .httpserver import Response
 from .openai_common import OpenAIProtocol
-from .script import Decision, ToolCall, decide, split_fragments
+from .script import Decision
+from .script import ToolCall
+from .script import decide
+from .script import split_fragments
 from .turns import chat_turn
-from .wire import (
-    SSE_DONE,
-    SSE_HEADERS,
-    effort_requested,
-    estimate_tokens,
-    hex_id,
-    json_response,
-    new_id,
-    now,
-    output_tokens,
-    pieces,
-    reasoning_text,
-    sse_data,
-)
+from .wire import SSE_DONE
+from .wire import SSE_HEADERS
+from .wire import effort_requested
+from .wire import estimate_tokens
+from .wire import hex_id
+from .wire import json_response
+from .wire import new_id
+from .wire import now
+from .wire import output_tokens
+from .wire import pieces
+from .wire import reasoning_text
+from .wire import sse_data
 
 FINGERPRINT = "fp_emulated01"
 

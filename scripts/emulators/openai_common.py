@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from .app import WireProtocol
-from .httpserver import Request, Response
-from .wire import hex_id, json_response
+from .httpserver import Request
+from .httpserver import Response
+from .wire import hex_id
+from .wire import json_response
 
 MODELS = [
     ("gpt-4.1", 1744316542, "system"),

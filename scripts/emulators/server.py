@@ -6,10 +6,13 @@ import asyncio
 import contextlib
 import importlib
 import threading
-from typing import AsyncIterator, Iterator, Mapping
+from typing import AsyncIterator
+from typing import Iterator
+from typing import Mapping
 
 from .anthropic_messages import AnthropicMessages
-from .app import Emulator, WireProtocol
+from .app import Emulator
+from .app import WireProtocol
 from .bench import Bench
 from .httpserver import HTTPServer
 from .openai_chat import OpenAIChat

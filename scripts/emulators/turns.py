@@ -6,7 +6,8 @@ what text, tool results and tool schemas are.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any
+from typing import Iterable
 
 from .script import Turn
 

@@ -9,7 +9,8 @@ import time
 from typing import Any
 
 from .httpserver import Response
-from .script import Decision, split_text
+from .script import Decision
+from .script import split_text
 
 SSE_HEADERS = {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache"}
 SSE_DONE = b"data: [DONE]\n\n"

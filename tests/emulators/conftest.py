@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
+from typing import Callable
+from typing import Iterator
 
 import pytest
 
@@ -13,7 +15,8 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from scripts.emulators import Ports, serve_in_thread  # noqa: E402
+from scripts.emulators import Ports  # noqa: E402
+from scripts.emulators import serve_in_thread  # noqa: E402
 
 KEY = "sk-emulator-test-0123456789"
 SHARED = REPO.parent / "shared"

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from scripts.emulators.script import decide
-from scripts.emulators.turns import anthropic_turn, chat_turn, responses_turn
+from scripts.emulators.turns import anthropic_turn
+from scripts.emulators.turns import chat_turn
+from scripts.emulators.turns import responses_turn
 
 CAPTURES = Path(__file__).resolve().parents[2].parent / "shared" / "captures"
 READERS = {"/v1/chat/completions": chat_turn, "/v1/messages": anthropic_turn, "/v1/responses": responses_turn}

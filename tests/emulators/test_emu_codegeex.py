@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+from typing import Iterator
 
 import httpx
 import pytest
 
-from scripts.emulators import Ports, serve_in_thread
+from scripts.emulators import Ports
+from scripts.emulators import serve_in_thread
 from translators import ir
 from translators.providers.codegeex import CODEC
 from translators.transforms import prompt_tools

@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+from typing import Iterator
 
 import httpx
 import orjson
 import pytest
 
-from scripts.emulators import Ports, serve_in_thread
 from addons.upstream_side import decode_whole_stream
+from scripts.emulators import Ports
+from scripts.emulators import serve_in_thread
 from translators import ir
 from translators.providers.codegpt import CODEC
 from translators.transforms import prompt_tools
-
 
 KEY = "sk-codegpt-emulator-0001"
 AGENT = "3f2b1c0d-9e8f-4a7b-b6c5-d4e3f2a1b0c9"

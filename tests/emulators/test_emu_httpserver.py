@@ -9,7 +9,11 @@ import httpx
 import pytest
 
 from scripts.emulators import serve
-from scripts.emulators.httpserver import AbortConnection, HTTPServer, RawResponse, Request, Response
+from scripts.emulators.httpserver import AbortConnection
+from scripts.emulators.httpserver import HTTPServer
+from scripts.emulators.httpserver import RawResponse
+from scripts.emulators.httpserver import Request
+from scripts.emulators.httpserver import Response
 
 
 def run(coro):

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from scripts.emulators.script import Turn, decide, split_fragments, split_text
+from scripts.emulators.script import Turn
+from scripts.emulators.script import decide
+from scripts.emulators.script import split_fragments
+from scripts.emulators.script import split_text
 
 VECTORS = Path(__file__).resolve().parents[2].parent / "shared" / "emulator" / "script_vectors.json"
 CASES = json.loads(VECTORS.read_text())

@@ -201,7 +201,8 @@ def test_build_legacy_conversation_and_options() -> None:
 
 @pytest.mark.parametrize("reasoning,effort,hints", [
     (ir.Reasoning(effort="high"), "max", ["reason"]), (ir.Reasoning(effort="medium"), "extended", ["reason"]),
-    (ir.Reasoning(effort="low"), "standard", ["reason"]), (ir.Reasoning(budget=24576, mode="enabled"), "max", ["reason"]),
+    (ir.Reasoning(effort="low"), "standard", ["reason"]),
+    (ir.Reasoning(budget=24576, mode="enabled"), "max", ["reason"]),
     (ir.Reasoning(effort="none"), "standard", []), (ir.Reasoning(mode="disabled"), "standard", []),
 ])
 def test_thinking_effort_only_standard_extended_max(reasoning: ir.Reasoning, effort: str, hints: list) -> None:

@@ -13,9 +13,9 @@ from translators.errors import TranslationError
 from translators.transforms.prompt_markup import BLOCK_CLOSE
 from translators.transforms.prompt_markup import BLOCK_OPEN
 from translators.transforms.prompt_markup import TRIGGER
-from translators.transforms.prompt_markup import to_json
 from translators.transforms.prompt_markup import cdata
 from translators.transforms.prompt_markup import render_tool_uses
+from translators.transforms.prompt_markup import to_json
 
 
 def apply_to_request(req: ir.ChatRequest) -> ir.ChatRequest:
