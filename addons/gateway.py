@@ -91,7 +91,8 @@ class Gateway:
 
     def configure(self, updated: set[str]) -> None:
         if updated & {"mode", "listen_host", "proxyauth"}:
-            refuse_open_proxy(ctx.options.mode, ctx.options.listen_host, ctx.options.proxyauth)
+            proxyauth = ctx.options.proxyauth if "proxyauth" in ctx.options else None  # lean entry: no auth addon
+            refuse_open_proxy(ctx.options.mode, ctx.options.listen_host, proxyauth)
         if "bridge_config" not in updated and self.cfg is not None:
             return
         self._load(ctx.options.bridge_config or None)
