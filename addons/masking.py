@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from mitmproxy import http
 
 SECRET_MARKS = ("auth", "token", "key", "secret", "cookie", "session")  # e.g. CodeGeeX's `code-token`
@@ -13,15 +15,25 @@ def mask(secret: str | None) -> str:
     return f"{secret[:4]}***(len={len(secret)})"
 
 
+@functools.lru_cache(maxsize=512)
 def is_secret_header(name: str) -> bool:
     low = name.lower()
     return any(mark in low for mark in SECRET_MARKS) and not low.startswith(("x-stainless", "anthropic-"))
 
 
+def mask_value(value: str) -> str:
+    if "***(len=" in value:
+        return value  # masked already
+    scheme = value[:7] if value[:7].lower() == "bearer " else ""
+    return scheme + mask(value[len(scheme):])
+
+
 def mask_headers(h: http.Headers) -> None:
-    for name in [n for n in h.keys() if is_secret_header(n)]:
-        value = h[name]
-        if "***(len=" in value:
-            continue  # masked already
-        scheme = value[:7] if value[:7].lower() == "bearer " else ""
-        h[name] = scheme + mask(value[len(scheme):])
+    """One pass over the raw header list (this runs twice per flow, on the hot path)."""
+    fields = h.fields
+    if not any(is_secret_header(name.decode("latin-1")) for name, _ in fields):
+        return
+    h.fields = tuple(
+        (name, mask_value(value.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape"))
+        if is_secret_header(name.decode("latin-1")) else (name, value)
+        for name, value in fields)

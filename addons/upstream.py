@@ -65,11 +65,13 @@ def apply(flow: http.HTTPFlow, call: UpstreamCall, proxy: str | None) -> None:
         flow.server_conn = Server(address=(host, port))
         flow.server_conn.via = server_spec.parse(proxy, "http")
     req.method = call.method
-    req.headers.clear()
-    for name, value in call.headers.items():
-        req.headers[name] = value
-    req.headers["accept-encoding"] = "identity"  # the stream callable must see plain bytes
-    req.host = host  # sets the Host header again
+    # built whole: removing the client's headers one by one costs a scan each
+    default_port = 443 if scheme == "https" else 80
+    authority = host if port == default_port else f"{host}:{port}"
+    fields = [(b"host", authority.encode())]  # mitmproxy sends HTTP/1.1 requests' Host header as it finds it
+    fields += [(k.encode(), v.encode()) for k, v in call.headers.items() if k.lower() not in ("accept-encoding", "host")]
+    fields.append((b"accept-encoding", b"identity"))  # the stream callable must see plain bytes
+    req.headers = http.Headers(fields)
     req.content = call.body
 
 

@@ -11,6 +11,7 @@ import openai
 import pytest
 
 from tests.harness import CLIENT_KEY
+from tests.harness import UPSTREAM_KEY
 
 WEATHER = {"type": "function", "function": {
     "name": "get_weather", "description": "Current weather for a city.",
@@ -184,3 +185,12 @@ def test_first_byte_streams_before_end(bridge: Any) -> None:
                       timeout=httpx.Timeout(10, read=5)) as r:
         first = next(r.iter_bytes())
     assert first.startswith(b"data: ")
+
+
+def test_upstream_gets_its_own_host_and_credentials(openai_client: Any, upstreams: Any) -> None:
+    """The upstream request carries the upstream's Host (real APIs route on it) and key, never the client's."""
+    openai_client.chat.completions.create(model="gpt-4.1", messages=[{"role": "user", "content": "Say ACC-HOST01"}])
+    sent = [r for r in upstreams.emulators["openai-chat"].requests if b"ACC-HOST01" in r.body][-1]
+    assert sent.headers["host"] == f"127.0.0.1:{upstreams['openai-chat']}"
+    assert sent.headers["authorization"] == "Bearer " + UPSTREAM_KEY
+    assert CLIENT_KEY not in str(sent.headers)
