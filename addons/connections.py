@@ -9,6 +9,7 @@ so between two calls the client's stream always stands at an event boundary."""
 from __future__ import annotations
 
 import logging
+import socket
 from typing import Any
 
 from mitmproxy import ctx
@@ -41,3 +42,27 @@ def ping_client(flow: http.HTTPFlow, event: bytes) -> bool:
         return False
     io.writer.write(b"%x\r\n%s\r\n" % (len(event), event))
     return True
+
+
+BACKLOG = 4096
+
+
+def raise_listen_backlog() -> int:
+    """mitmproxy listens with asyncio's default backlog of 100: a burst of new clients (500 agents
+    starting at once) overflows it and the kernel drops their handshakes, which clients see as
+    reset connections. listen() again on the same socket raises the queue. Returns the sockets done."""
+    proxyserver = ctx.master.addons.get("proxyserver")
+    instances = getattr(getattr(proxyserver, "servers", None), "_instances", {})
+    done = 0
+    for instance in instances.values():
+        for server in getattr(instance, "_servers", ()):
+            for sock in getattr(server, "sockets", ()) or ():
+                if sock.type != socket.SOCK_STREAM:
+                    continue
+                dup = socket.fromfd(sock.fileno(), sock.family, sock.type)
+                try:
+                    dup.listen(BACKLOG)
+                    done += 1
+                finally:
+                    dup.close()
+    return done

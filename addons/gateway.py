@@ -8,6 +8,7 @@ dialect, and cool down accounts that were rate limited."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import secrets
@@ -28,6 +29,7 @@ from addons import watchdog
 from addons.clientauth import key_matches
 from addons.clientauth import load_or_create_key
 from addons.clientauth import presented_key
+from addons.connections import raise_listen_backlog
 from addons.endpoints import Endpoint
 from addons.endpoints import classify
 from addons.failover import RETRYABLE
@@ -141,10 +143,17 @@ class Gateway:
             asyncio_utils.create_task(self._discover(name, runtime), name=f"bridge-models-{name}", keep_ref=True)
         asyncio_utils.create_task(watchdog.watch(self.flows, lambda: self.cfg), name="bridge-idle-watchdog",
                                   keep_ref=True)
+        asyncio_utils.create_task(self._backlog(), name="bridge-listen-backlog", keep_ref=True)
         if ctx.options.bridge_config:  # hot reload
             path = ctx.options.bridge_config
             asyncio_utils.create_task(watch_file(path, lambda: self._reload(path)), name="bridge-config-reload",
                                       keep_ref=True)
+
+    async def _backlog(self) -> None:
+        for _ in range(50):  # the proxy's servers start listening shortly after `running`
+            if raise_listen_backlog():
+                return
+            await asyncio.sleep(0.1)
 
     def _reload(self, path: str) -> None:
         if self._load(path):

@@ -69,7 +69,8 @@ def apply(flow: http.HTTPFlow, call: UpstreamCall, proxy: str | None) -> None:
     default_port = 443 if scheme == "https" else 80
     authority = host if port == default_port else f"{host}:{port}"
     fields = [(b"host", authority.encode())]  # mitmproxy sends HTTP/1.1 requests' Host header as it finds it
-    fields += [(k.encode(), v.encode()) for k, v in call.headers.items() if k.lower() not in ("accept-encoding", "host")]
+    fields += [(k.encode(), v.encode()) for k, v in call.headers.items()
+               if k.lower() not in ("accept-encoding", "host")]
     fields.append((b"accept-encoding", b"identity"))  # the stream callable must see plain bytes
     req.headers = http.Headers(fields)
     req.content = call.body

@@ -83,7 +83,8 @@ def well_formed(body: str, token: str) -> bool:
     return text == f"ACK {token}"
 
 
-async def stream_client(n: int, url: str, deadline: float, tally: Tally) -> None:
+async def stream_client(n: int, url: str, deadline: float, tally: Tally, ramp: float = 0.0) -> None:
+    await asyncio.sleep(ramp)
     async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=1)) as client:
         i = 0
         while time.monotonic() < deadline:
@@ -93,7 +94,7 @@ async def stream_client(n: int, url: str, deadline: float, tally: Tally) -> None
                 r = await client.post(url, headers={"authorization": f"Bearer {KEY}"}, json={
                     "model": "gpt-4.1", "stream": True, "messages": [{"role": "user", "content": f"Say {token}"}]})
             except httpx.HTTPError as e:
-                tally.lose(type(e).__name__)
+                tally.lose(f"{type(e).__name__} on request {'1' if i == 1 else 'n'}")
                 continue
             if r.status_code != 200:
                 tally.lose(f"HTTP {r.status_code}")
@@ -134,7 +135,9 @@ async def main(args: argparse.Namespace) -> int:
         url = f"http://127.0.0.1:{port}/v1/chat/completions"
         tally = Tally()
         start = time.monotonic()
-        await asyncio.gather(*(stream_client(n, url, start + args.seconds, tally) for n in range(args.clients)))
+        ramp = args.ramp / args.clients
+        await asyncio.gather(*(stream_client(n, url, start + args.seconds, tally, n * ramp)
+                               for n in range(args.clients)))
         took = time.monotonic() - start
         print(f"{args.clients} concurrent streaming clients for {took:.0f} s: {tally.ok} well-formed streams, "
               f"{tally.malformed} malformed, {tally.lost} lost {tally.errors or ''}")
@@ -156,5 +159,6 @@ if __name__ == "__main__":
     ap.add_argument("--clients", type=int, default=500)
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--requests", type=int, default=20000)
+    ap.add_argument("--ramp", type=float, default=0.0, help="seconds over which the clients start")
     ap.add_argument("--delay-ms", type=int, default=100, help="upstream pacing between streamed events")
     sys.exit(asyncio.run(main(ap.parse_args())))

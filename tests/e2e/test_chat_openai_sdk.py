@@ -194,3 +194,21 @@ def test_upstream_gets_its_own_host_and_credentials(openai_client: Any, upstream
     assert sent.headers["host"] == f"127.0.0.1:{upstreams['openai-chat']}"
     assert sent.headers["authorization"] == "Bearer " + UPSTREAM_KEY
     assert CLIENT_KEY not in str(sent.headers)
+
+
+def test_listen_backlog_takes_a_burst_of_clients(bridge: Any) -> None:
+    """asyncio's default backlog (100) would drop a burst of new connections; the bridge raises it."""
+    import shutil
+    import subprocess
+
+    if shutil.which("ss") is None:
+        pytest.skip("iproute2's ss is not installed")
+    import time
+
+    for _ in range(50):  # raised just after the proxy starts listening
+        out = subprocess.run(["ss", "-Hltn", f"sport = :{bridge.url.rsplit(':', 1)[1]}"], capture_output=True,
+                             text=True).stdout.split()
+        if int(out[2]) >= 4096:  # Send-Q of a listening socket is its backlog
+            return
+        time.sleep(0.1)
+    raise AssertionError(out)
