@@ -9,13 +9,12 @@ from typing import Mapping
 from typing import Sequence
 
 from translators import ir
-from translators.accumulate import Accumulator
+from translators.accumulate import decode_stream_body
 from translators.codec import StreamDecoder
 from translators.errors import BridgeError
 from translators.jsonutil import load_object
 from translators.pipeline import StreamTransform
 from translators.registry import codec
-from translators.sse import SSEParser
 
 
 class DialectUpstream:
@@ -38,10 +37,4 @@ class DialectUpstream:
 
 def decode_whole_stream(upstream: Any, req: ir.ChatRequest, body: bytes,
                         transforms: Sequence[StreamTransform]) -> ir.ChatResponse:
-    parser, decoder, acc = SSEParser(), upstream.stream_decoder(req), Accumulator()
-    events = [ev for sse in parser.feed(body) + parser.flush() for ev in decoder.feed(sse)] + decoder.flush()
-    for t in transforms:
-        events = [out for ev in events for out in t.feed(ev)] + t.flush()
-    for ev in events:
-        acc.feed(ev)
-    return acc.result()
+    return decode_stream_body(upstream.stream_decoder(req), body, transforms)

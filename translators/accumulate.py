@@ -3,8 +3,13 @@ that only streams)."""
 
 from __future__ import annotations
 
+from typing import Sequence
+
 from translators import ir
+from translators.codec import StreamDecoder
 from translators.errors import TranslationError
+from translators.pipeline import StreamTransform
+from translators.sse import SSEParser
 
 
 class Accumulator:
@@ -50,3 +55,15 @@ class Accumulator:
         if isinstance(b, ir.ToolUse):
             return ir.ToolUse(b.id, b.name, text, b.kind, b.extra)
         return b
+
+
+def decode_stream_body(decoder: StreamDecoder, body: bytes,
+                       transforms: Sequence[StreamTransform] = ()) -> ir.ChatResponse:
+    """A whole SSE body (buffered, or served under another content type) -> one answer."""
+    parser, acc = SSEParser(), Accumulator()
+    events = [ev for sse in parser.feed(body) + parser.flush() for ev in decoder.feed(sse)] + decoder.flush()
+    for t in transforms:
+        events = [out for ev in events for out in t.feed(ev)] + t.flush()
+    for ev in events:
+        acc.feed(ev)
+    return acc.result()

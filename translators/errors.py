@@ -58,3 +58,9 @@ class TranslationError(Exception):
         if kind not in KIND_STATUS:
             kind = kind_for_status(status or 500)
         self.error = BridgeError.of(kind, message, param=param, code=code, status=status, retry_after=retry_after)
+
+    @classmethod
+    def of(cls, err: BridgeError) -> TranslationError:
+        """An upstream error found while reading an answer, raised as is."""
+        return cls(err.message, kind=err.kind, param=err.param, code=err.code, status=err.status,
+                   retry_after=err.retry_after)

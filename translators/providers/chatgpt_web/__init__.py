@@ -14,7 +14,7 @@ from typing import Mapping
 import orjson
 
 from translators import ir
-from translators.accumulate import Accumulator
+from translators.accumulate import decode_stream_body
 from translators.errors import BridgeError
 from translators.errors import TranslationError
 from translators.providers.base import UpstreamCall
@@ -22,7 +22,6 @@ from translators.providers.chatgpt_web import errors
 from translators.providers.chatgpt_web import request
 from translators.providers.chatgpt_web.request import BASE_URL
 from translators.providers.chatgpt_web.stream import ChatGPTStreamDecoder
-from translators.sse import SSEParser
 
 __all__ = ["BASE_URL", "CODEC", "MODELS", "check"]
 
@@ -51,7 +50,7 @@ class _ChatGPTCodec:
             return decode_sse(body)
         err = errors.from_body(body)
         if err is not None:
-            raise _raise(err)
+            raise TranslationError.of(err)
         raise TranslationError("ChatGPT answered with something that is neither a stream nor an error.",
                                kind="api_error", status=502)
 
@@ -68,16 +67,9 @@ CODEC: Any = _ChatGPTCodec()
 
 
 def decode_sse(body: bytes, req: ir.ChatRequest | None = None) -> ir.ChatResponse:
-    req = req or ir.ChatRequest(model="", messages=())
-    parser, decoder, acc = SSEParser(), ChatGPTStreamDecoder(req), Accumulator()
-    for ev in [e for sse in parser.feed(body) + parser.flush() for e in decoder.feed(sse)] + decoder.flush():
-        acc.feed(ev)
-    return acc.result()
+    return decode_stream_body(ChatGPTStreamDecoder(req or ir.ChatRequest(model="", messages=())), body)
 
 
-def _raise(err: BridgeError) -> TranslationError:
-    return TranslationError(err.message, kind=err.kind, code=err.code, status=err.status,
-                            retry_after=err.retry_after)
 
 
 def check(status: int, headers: Mapping[str, str], body: bytes, what: str) -> Any:
@@ -89,7 +81,7 @@ def check(status: int, headers: Mapping[str, str], body: bytes, what: str) -> An
                                status=err.status, retry_after=err.retry_after)
     err = errors.from_body(body)
     if err is not None:
-        raise _raise(err)
+        raise TranslationError.of(err)
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:

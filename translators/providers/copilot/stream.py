@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from translators import ir
-from translators.accumulate import Accumulator
+from translators.accumulate import decode_stream_body
 from translators.codec import StreamDecoder
 from translators.dialects.openai_chat.stream import ChatStreamDecoder
 from translators.dialects.openai_chat.usage import parse_usage
@@ -19,7 +19,6 @@ from translators.providers.copilot.errors import raise_for
 from translators.providers.copilot.request import ORIGIN
 from translators.registry import codec
 from translators.sse import SSEEvent
-from translators.sse import SSEParser
 
 ANTHROPIC_EVENTS = frozenset({"message_start", "content_block_start", "content_block_delta",
                               "content_block_stop", "message_delta", "message_stop", "ping"})
@@ -172,10 +171,7 @@ def parse_response(body: bytes) -> ir.ChatResponse:
 
 
 def decode_sse(body: bytes) -> ir.ChatResponse:
-    parser, decoder, acc = SSEParser(), CopilotStreamDecoder(NO_REQUEST), Accumulator()
-    for ev in [e for sse in parser.feed(body) + parser.flush() for e in decoder.feed(sse)] + decoder.flush():
-        acc.feed(ev)
-    return acc.result()
+    return decode_stream_body(CopilotStreamDecoder(NO_REQUEST), body)
 
 
 def _chat_response(obj: dict[str, Any]) -> ir.ChatResponse:

@@ -10,7 +10,7 @@ from typing import Any
 from typing import Mapping
 
 from translators import ir
-from translators.accumulate import Accumulator
+from translators.accumulate import decode_stream_body
 from translators.errors import BridgeError
 from translators.errors import TranslationError
 from translators.jsonutil import loads
@@ -19,7 +19,6 @@ from translators.providers.qwen import errors
 from translators.providers.qwen import request
 from translators.providers.qwen.request import BASE_URL
 from translators.providers.qwen.stream import QwenStreamDecoder
-from translators.sse import SSEParser
 
 __all__ = ["BASE_URL", "CODEC", "MODELS", "parse_models", "parse_new_chat", "parse_signin"]
 
@@ -48,7 +47,7 @@ class _QwenCodec:
             return decode_sse(body)
         err = errors.from_body(body)
         if err is not None:
-            raise _raise(err)
+            raise TranslationError.of(err)
         raise TranslationError("Qwen answered with something that is neither a stream nor an error.",
                                kind="api_error", status=502)
 
@@ -65,22 +64,16 @@ CODEC: Any = _QwenCodec()
 
 
 def decode_sse(body: bytes) -> ir.ChatResponse:
-    parser, decoder, acc = SSEParser(), QwenStreamDecoder(), Accumulator()
-    for ev in [e for sse in parser.feed(body) + parser.flush() for e in decoder.feed(sse)] + decoder.flush():
-        acc.feed(ev)
-    return acc.result()
+    return decode_stream_body(QwenStreamDecoder(), body)
 
 
-def _raise(err: BridgeError) -> TranslationError:
-    return TranslationError(err.message, kind=err.kind, code=err.code, status=err.status,
-                            retry_after=err.retry_after)
 
 
 def check(status: int, headers: Mapping[str, str], body: bytes) -> Any:
     """A JSON answer of the API's side calls (new chat, models, sign-in) -> its object, or the error."""
     err = errors.parse_error(status, headers, body) if status >= 300 else errors.from_body(body)
     if err is not None:
-        raise _raise(err)
+        raise TranslationError.of(err)
     return loads(body, "Qwen answer")
 
 
