@@ -7,9 +7,9 @@ piece (a streaming client still gets a well-formed stream, just not paced)."""
 
 from __future__ import annotations
 
-import httpx
 from mitmproxy import http
 
+from addons.httpcalls import HttpCalls
 from translators.providers.base import UpstreamCall
 
 RETRYABLE = frozenset({401, 403, 408, 409, 429, 500, 502, 503, 504, 529})
@@ -17,21 +17,15 @@ HOP_BY_HOP = frozenset({"content-length", "content-encoding", "transfer-encoding
 
 
 class Sender:
-    """One httpx client per outgoing proxy (None = direct), reused across retries."""
+    """Sends a retried call and buffers its answer as a mitmproxy Response."""
 
     def __init__(self, timeout: float = 600.0) -> None:
-        self.timeout = timeout
-        self.clients: dict[str | None, httpx.AsyncClient] = {}
+        self.calls = HttpCalls(timeout)
 
     async def send(self, call: UpstreamCall, proxy: str | None) -> http.Response:
-        client = self.clients.get(proxy)
-        if client is None:
-            client = self.clients[proxy] = httpx.AsyncClient(proxy=proxy, timeout=self.timeout, trust_env=False)
-        r = await client.request(call.method, call.url, headers=dict(call.headers), content=call.body)
+        r = await self.calls.request(call, proxy)
         headers = [(k.encode(), v.encode()) for k, v in r.headers.items() if k.lower() not in HOP_BY_HOP]
         return http.Response.make(r.status_code, r.content, headers)
 
     async def close(self) -> None:
-        for client in self.clients.values():
-            await client.aclose()
-        self.clients.clear()
+        await self.calls.close()

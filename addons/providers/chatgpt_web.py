@@ -25,11 +25,13 @@ from typing import Mapping
 
 import httpx
 
+from addons.httpcalls import HttpCalls
 from addons.masking import mask
 from addons.pool import Account
 from addons.providers.base import Runtime as BaseRuntime
 from translators import ir
 from translators.errors import TranslationError
+from translators.providers import jwt
 from translators.providers.base import UpstreamCall
 from translators.providers.chatgpt_web import BASE_URL
 from translators.providers.chatgpt_web import check
@@ -51,7 +53,7 @@ class Runtime(BaseRuntime):
         super().__init__(name, base_url, options, state_dir)
         self.url = (base_url or DEFAULT_BASE_URL).rstrip("/")
         self.prefixes = _prefixes(options.get("raw_token_prefix"))
-        self._clients: dict[str | None, httpx.AsyncClient] = {}  # one per proxy: httpx binds it per client
+        self.calls = HttpCalls(TIMEOUT)
         self._devices: dict[int, str] = {}
         self._home: tuple[float, request.HomeInfo] | None = None
         self._warned_turnstile = False
@@ -94,9 +96,7 @@ class Runtime(BaseRuntime):
         return []
 
     async def close(self) -> None:
-        clients, self._clients = list(self._clients.values()), {}
-        for client in clients:
-            await client.aclose()
+        await self.calls.close()
 
     # ---- the steps before a conversation ----
 
@@ -182,17 +182,7 @@ class Runtime(BaseRuntime):
         return self._devices.setdefault(account.index, str(uuid.uuid4()))
 
     async def _send(self, call: UpstreamCall, proxy: str | None) -> tuple[int, Mapping[str, str], bytes]:
-        client = self._clients.get(proxy)
-        if client is None:
-            # trust_env=False: like the conversation (sent by mitmproxy), ignore HTTP(S)_PROXY variables
-            client = self._clients[proxy] = httpx.AsyncClient(proxy=proxy, timeout=TIMEOUT, trust_env=False)
-        try:
-            r = await client.request(call.method, call.url, content=call.body or None,
-                                     headers=dict(call.headers))
-        except httpx.HTTPError as e:
-            raise TranslationError(f"ChatGPT ({self.url}) could not be reached: {type(e).__name__} {e}",
-                                   kind="upstream_unreachable") from None
-        return r.status_code, r.headers, r.content
+        return await self.calls.send(call, proxy, "ChatGPT")
 
 
 def _tokens(**found: str | None) -> dict[str, str]:
@@ -215,7 +205,7 @@ def _positive_int(value: Any, default: int) -> int:
 
 def _check_expiry(access_token: str, account: Account) -> None:
     """An expired JWT would only earn a 401 `token_expired` (9): refuse it without a call."""
-    exp = request.token_expiry(access_token)
+    exp = jwt.expiry(access_token)
     if exp is not None and exp < time.time():
         when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(exp))
         raise TranslationError(f"The ChatGPT access token of account {account.label} expired at {when}; "

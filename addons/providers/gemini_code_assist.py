@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 
 from addons.atomicfile import write_atomic
+from addons.httpcalls import HttpCalls
 from addons.masking import mask
 from addons.pool import Account
 from addons.providers.base import Runtime as BaseRuntime
@@ -120,7 +121,7 @@ class Runtime(BaseRuntime):
         self.locks: dict[int, asyncio.Lock] = {}  # token refreshes
         # held across calls that may refresh the token, so not the refresh lock
         self.discovery_locks: dict[int, asyncio.Lock] = {}
-        self.clients: dict[str | None, httpx.AsyncClient] = {}
+        self.calls = HttpCalls(HTTP_TIMEOUT)
 
     # ------------------------------------------------------------------ the contract
 
@@ -141,9 +142,7 @@ class Runtime(BaseRuntime):
         return True
 
     async def close(self) -> None:
-        for client in self.clients.values():
-            await client.aclose()
-        self.clients.clear()
+        await self.calls.close()
 
     # ------------------------------------------------------------------ tokens (1.1)
 
@@ -311,12 +310,8 @@ class Runtime(BaseRuntime):
         return self.locks.setdefault(account.index, asyncio.Lock())
 
     def _client(self, account: Account) -> httpx.AsyncClient:
-        """One client per proxy: the account's own proxy for its token and discovery calls too."""
-        client = self.clients.get(account.proxy)
-        if client is None:
-            client = httpx.AsyncClient(proxy=account.proxy, timeout=HTTP_TIMEOUT, trust_env=False)
-            self.clients[account.proxy] = client
-        return client
+        """The account's own proxy for its token and discovery calls too."""
+        return self.calls.client(account.proxy)
 
 
 def _error(account: Account, message: str, kind: str = "authentication",

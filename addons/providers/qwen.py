@@ -18,11 +18,13 @@ from typing import Mapping
 
 import httpx
 
+from addons.httpcalls import HttpCalls
 from addons.masking import mask
 from addons.pool import Account
 from addons.providers.base import Runtime as BaseRuntime
 from translators import ir
 from translators.errors import TranslationError
+from translators.providers import jwt
 from translators.providers.base import UpstreamCall
 from translators.providers.qwen import BASE_URL
 from translators.providers.qwen import parse_models
@@ -43,7 +45,7 @@ class Runtime(BaseRuntime):
     def __init__(self, name: str, base_url: str | None, options: dict[str, Any], state_dir: Path) -> None:
         super().__init__(name, base_url, options, state_dir)
         self.url = (base_url or DEFAULT_BASE_URL).rstrip("/")
-        self._clients: dict[str | None, httpx.AsyncClient] = {}  # one per proxy: httpx binds it per client
+        self.calls = HttpCalls(TIMEOUT)
         self._locks: dict[int, asyncio.Lock] = {}
 
     async def context(self, account: Account, req: ir.ChatRequest) -> dict[str, Any]:
@@ -81,9 +83,7 @@ class Runtime(BaseRuntime):
         return parse_models(body)
 
     async def close(self) -> None:
-        clients, self._clients = list(self._clients.values()), {}
-        for client in clients:
-            await client.aclose()
+        await self.calls.close()
 
     async def _new_chat(self, account: Account, ctx: Mapping[str, Any], model: str) -> str:
         call = request.new_chat_call(ctx, model, int(time.time() * 1000))
@@ -103,17 +103,7 @@ class Runtime(BaseRuntime):
             return token
 
     async def _send(self, call: UpstreamCall, proxy: str | None) -> tuple[int, Mapping[str, str], bytes]:
-        client = self._clients.get(proxy)
-        if client is None:
-            # trust_env=False: like the completion (sent by mitmproxy), ignore HTTP(S)_PROXY variables
-            client = self._clients[proxy] = httpx.AsyncClient(proxy=proxy, timeout=TIMEOUT, trust_env=False)
-        try:
-            r = await client.request(call.method, call.url, content=call.body or None,
-                                     headers=dict(call.headers))
-        except httpx.HTTPError as e:
-            raise TranslationError(f"Qwen ({self.url}) could not be reached: {type(e).__name__} {e}",
-                                   kind="upstream_unreachable") from None
-        return r.status_code, r.headers, r.content
+        return await self.calls.send(call, proxy, "Qwen")
 
 
 def _can_sign_in(account: Account) -> bool:
@@ -124,7 +114,7 @@ def _stale(token: Any) -> bool:
     """No token yet, or a JWT that expires within RENEW_MARGIN (A1 Lifetime: sometimes 15 minutes)."""
     if not isinstance(token, str) or not token:
         return True
-    exp = request.token_expiry(token)
+    exp = jwt.expiry(token)
     return exp is not None and exp - time.time() < RENEW_MARGIN
 
 

@@ -14,6 +14,7 @@ import pytest
 
 from translators import ir
 from translators.errors import TranslationError
+from translators.providers import jwt
 from translators.providers.chatgpt_web import CODEC
 from translators.providers.chatgpt_web import check
 from translators.providers.chatgpt_web import errors
@@ -282,8 +283,8 @@ def test_homepage_models_and_token_helpers() -> None:
     assert request.parse_models(models) == ["auto", "gpt-5-thinking"]
     assert request.models_call(CTX).url == "https://chatgpt.com/backend-api/models?history_and_training_disabled=false"
     payload = base64.urlsafe_b64encode(b'{"exp":1700000000}').rstrip(b"=").decode()
-    assert request.token_expiry(f"eyJhbGciOiJSUzI1NiI.{payload}.sig") == 1700000000
-    assert request.token_expiry("not-a-jwt") is None
+    assert jwt.expiry(f"eyJhbGciOiJSUzI1NiI.{payload}.sig") == 1700000000
+    assert jwt.expiry("not-a-jwt") is None
     ids = ir.Ids(1, "x")
     assert UUID.match(request.new_uuid(ids)) and request.new_uuid(ids) != request.new_uuid(ids)
 

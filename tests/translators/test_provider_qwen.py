@@ -10,6 +10,7 @@ import pytest
 
 from translators import ir
 from translators.errors import TranslationError
+from translators.providers import jwt
 from translators.providers.qwen import CODEC
 from translators.providers.qwen import parse_models
 from translators.providers.qwen import parse_new_chat
@@ -144,8 +145,8 @@ def test_signin_and_token_expiry() -> None:
     with pytest.raises(TranslationError):
         parse_signin(200, {}, b'{"id": "u"}')
     payload = base64.urlsafe_b64encode(b'{"id":"u","exp":1754887300,"iat":1754886400}').rstrip(b"=").decode()
-    assert request.token_expiry(f"eyJhbGciOiJIUzI1NiJ9.{payload}.sig") == 1754887300
-    assert request.token_expiry("not-a-jwt") is None and request.token_expiry("a.!!!.c") is None
+    assert jwt.expiry(f"eyJhbGciOiJIUzI1NiJ9.{payload}.sig") == 1754887300
+    assert jwt.expiry("not-a-jwt") is None and jwt.expiry("a.!!!.c") is None
 
 
 @pytest.mark.parametrize(("status", "body", "kind", "code_status"), [

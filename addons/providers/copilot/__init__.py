@@ -32,6 +32,7 @@ from typing import Mapping
 import httpx
 
 from addons.atomicfile import write_atomic
+from addons.httpcalls import HttpCalls
 from addons.masking import mask
 from addons.pool import Account
 from addons.providers.base import Page
@@ -82,7 +83,7 @@ class Runtime(BaseRuntime):
         self.interaction_id = str(uuid.uuid4())  # X-Interaction-Id: one per session (2.1)
         self.files: dict[Path, tuple[float, str | None]] = {}  # token file -> (mtime, GitHub token)
         self.locks: dict[int, asyncio.Lock] = {}
-        self.clients: dict[str | None, httpx.AsyncClient] = {}
+        self.calls = HttpCalls(HTTP_TIMEOUT)
 
     # ------------------------------------------------------------------ the contract
 
@@ -116,9 +117,7 @@ class Runtime(BaseRuntime):
         for login in self.logins.values():
             if login.task is not None:
                 login.task.cancel()
-        for client in self.clients.values():
-            await client.aclose()
-        self.clients.clear()
+        await self.calls.close()
 
     # ------------------------------------------------------------------ GitHub token (1.1)
 
@@ -302,19 +301,8 @@ class Runtime(BaseRuntime):
     # ------------------------------------------------------------------ plumbing
 
     async def _send(self, call: UpstreamCall, proxy: str | None) -> tuple[int, Mapping[str, str], bytes]:
-        """One call to GitHub or CAPI through the account's proxy (one client per proxy)."""
-        client = self.clients.get(proxy)
-        if client is None:
-            client = httpx.AsyncClient(proxy=proxy, timeout=HTTP_TIMEOUT, trust_env=False)
-            self.clients[proxy] = client
-        try:
-            r = await client.request(call.method, call.url, content=call.body or None,
-                                     headers=dict(call.headers))
-        except httpx.HTTPError as e:
-            host = call.url.split("/")[2] if "//" in call.url else call.url
-            raise TranslationError(f"GitHub Copilot ({host}) could not be reached: {type(e).__name__} {e}",
-                                   kind="upstream_unreachable") from None
-        return r.status_code, r.headers, r.content
+        """One call to GitHub or CAPI through the account's proxy."""
+        return await self.calls.send(call, proxy, "GitHub Copilot")
 
 
 def demo_provider(base_url: str, state_dir: Path, key: str) -> dict[str, Any]:

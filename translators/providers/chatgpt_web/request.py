@@ -12,8 +12,6 @@ The conversation context is the whole history in `messages` (each with its own i
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import re
 from dataclasses import dataclass
@@ -86,17 +84,6 @@ def token(ctx: Mapping[str, Any]) -> str:
     return value
 
 
-def token_expiry(jwt: str) -> int | None:
-    """The access token's `exp` claim (1: read it, no verification); None when it is not a JWT."""
-    parts = jwt.split(".")
-    if len(parts) != 3:
-        return None
-    try:
-        claims = orjson.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-    except (ValueError, binascii.Error):
-        return None
-    exp = claims.get("exp") if isinstance(claims, dict) else None
-    return exp if isinstance(exp, int) and not isinstance(exp, bool) else None
 
 
 def base_url(ctx: Mapping[str, Any]) -> str:

@@ -3,8 +3,6 @@ completion body, the model list call. Pure: the runtime sends what these functio
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 from dataclasses import dataclass
 from typing import Any
@@ -62,17 +60,6 @@ def token(ctx: Mapping[str, Any]) -> str:
     return value
 
 
-def token_expiry(jwt: str) -> int | None:
-    """The `exp` claim (epoch seconds) of the JWT (A1 Lifetime); None when it is not a readable JWT."""
-    parts = jwt.split(".")
-    if len(parts) != 3:
-        return None
-    try:
-        claims = orjson.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-    except (ValueError, binascii.Error):
-        return None
-    exp = claims.get("exp") if isinstance(claims, dict) else None
-    return exp if isinstance(exp, int) and not isinstance(exp, bool) else None
 
 
 def headers(ctx: Mapping[str, Any], accept: str = "application/json") -> dict[str, str]:
