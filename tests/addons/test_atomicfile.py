@@ -42,6 +42,7 @@ def test_kill_9_never_leaves_a_broken_file(tmp_path: Path) -> None:
         time.sleep(0.05 + (i % 4) * 0.03)  # land the kill at different points of a write
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-        for path in (target, tmp_path / "token.json.bak"):
+        backup = tmp_path / "token.json.bak"  # there once the writer got through one write
+        for path in (target, backup) if backup.exists() else (target,):
             data = json.loads(path.read_text())  # complete, parseable, never empty
             assert len(data["token"]) == 50000
