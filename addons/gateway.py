@@ -165,6 +165,11 @@ class Gateway:
         except Exception as e:  # a listing is a convenience: never fatal
             logger.warning("provider %s: could not list models: %s", name, e)
 
+    def model_details(self, model_id: str) -> dict[str, Any]:
+        name, _, model = model_id.partition("/")
+        runtime = self.runtimes.get(name)
+        return runtime.model_details(model) if runtime is not None and model else {}
+
     def discovered_models(self) -> dict[str, list[str]]:
         out = {}
         for name, runtime in self.runtimes.items():
@@ -212,8 +217,8 @@ class Gateway:
                                        "<key>' or 'x-api-key: <key>'.", kind="authentication")
         mask_headers(flow.request.headers)
         if ep.name == "models":
-            self._answer(flow, answers.json_response(200, models_body(cfg, int(time.time()),
-                                                                      self.discovered_models())))
+            self._answer(flow, answers.json_response(200, models_body(
+                cfg, int(time.time()), self.discovered_models(), self.model_details)))
         elif ep.name == "model":
             self._answer_model(flow, cfg, flow.request.path.split("/models/", 1)[1].split("?")[0])
         elif ep.name == "page":
@@ -390,7 +395,7 @@ class Gateway:
         apply(flow, UpstreamCall(call.url, call.body, call.headers, flow.request.method), account.proxy)
 
     def _answer_model(self, flow: http.HTTPFlow, cfg: BridgeConfig, model_id: str) -> None:
-        for m in models_body(cfg, int(time.time()), self.discovered_models())["data"]:
+        for m in models_body(cfg, int(time.time()), self.discovered_models(), self.model_details)["data"]:
             if m["id"] == model_id:
                 return self._answer(flow, answers.json_response(200, m))
         raise TranslationError(f"The model `{model_id}` does not exist.", kind="not_found", param="model")

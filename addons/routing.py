@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from typing import Callable
 
 from addons.settings import BridgeConfig
 from addons.settings import Provider
@@ -39,10 +40,13 @@ def model_ids(cfg: BridgeConfig, discovered: dict[str, list[str]] | None = None)
     return list(dict.fromkeys(ids))
 
 
-def models_body(cfg: BridgeConfig, created: int, discovered: dict[str, list[str]] | None = None) -> dict[str, Any]:
-    """One list both SDKs accept: OpenAI's fields plus Anthropic's (type, display_name, created_at)."""
+def models_body(cfg: BridgeConfig, created: int, discovered: dict[str, list[str]] | None = None,
+                details: Callable[[str], dict[str, Any]] | None = None) -> dict[str, Any]:
+    """One list both SDKs accept: OpenAI's fields plus Anthropic's (type, display_name, created_at),
+    with what a provider knows of each model (`details(full id)`: capabilities...)."""
     ids = model_ids(cfg, discovered)
     data = [{"id": i, "object": "model", "created": created, "owned_by": i.split("/")[0] if "/" in i else "bridge",
-             "type": "model", "display_name": i, "created_at": "2025-01-01T00:00:00Z"} for i in ids]
+             "type": "model", "display_name": i, "created_at": "2025-01-01T00:00:00Z",
+             **(details(i) if details else {})} for i in ids]
     return {"object": "list", "data": data, "has_more": False,
             "first_id": ids[0] if ids else None, "last_id": ids[-1] if ids else None}

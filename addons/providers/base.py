@@ -67,6 +67,10 @@ class Runtime:
         account for that one request (no pool, no failover), else None. Off unless a runtime opts in."""
         return None
 
+    def model_details(self, model: str) -> dict[str, Any]:
+        """Fields merged into the model's /v1/models entry (display name, capabilities...)."""
+        return {}
+
     def pages(self) -> dict[str, PageHandler]:
         """Local pages this provider serves, by path under /auth/ (e.g. a device-flow login page).
         The gateway checks the client key (header or `?key=`) first."""

@@ -287,3 +287,16 @@ def test_unknown_model_is_copilots_400(sdk: openai.OpenAI) -> None:
     with pytest.raises(openai.BadRequestError) as e:
         sdk.chat.completions.create(model="copilot/gpt-9", messages=X)
     assert e.value.code == "model_not_found" and "not supported" in e.value.message
+
+
+def test_models_list_carries_copilot_capabilities(demo_bridge: Any) -> None:
+    import httpx as _httpx
+
+    for _ in range(50):  # the catalogue is fetched from Copilot's /models once the bridge runs
+        data = _httpx.get(demo_bridge.url + "/v1/models", headers={"authorization": "Bearer sk-demo"}).json()["data"]
+        copilot = [m for m in data if m["id"].startswith("copilot/")]
+        if copilot and all("capabilities" in m for m in copilot):
+            break
+        time.sleep(0.2)
+    assert copilot and all("endpoints" in m["capabilities"] for m in copilot), [m["id"] for m in copilot]
+    assert any(m["capabilities"]["vision"] for m in copilot)

@@ -110,6 +110,16 @@ class Runtime(BaseRuntime):
             logger.warning("copilot provider %s: not logged in to GitHub; %s", self.name, LOGIN_HINT)
         return []
 
+    def model_details(self, model: str) -> dict[str, Any]:
+        """Copilot's /models data for the model: vendor, name and capabilities (2)."""
+        info = self.catalog.get(model)
+        if info is None:
+            return {}
+        caps = {"vision": info.vision, "streaming": info.streaming, "max_output_tokens": info.max_output_tokens,
+                "endpoints": list(info.endpoints) if info.endpoints is not None else ["/chat/completions"]}
+        return {"display_name": info.name or info.id, "owned_by": info.vendor or "github-copilot",
+                "capabilities": caps}
+
     def pages(self) -> dict[str, PageHandler]:
         return {"/auth/device": self._device_page, "/auth/device/status": self._device_status}
 
