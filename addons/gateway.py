@@ -72,6 +72,9 @@ logger = logging.getLogger(__name__)
 
 # Reasoning the bridge relayed from another provider, replayed by the client: the upstream of the
 # client's own dialect would reject it, so such a request takes the IR path, which drops it.
+# Upstream response headers never relayed (openai-passthrough.md 4): its session cookies (secrets,
+# and useless for the upstream's domain) and Alt-Svc (it would advertise HTTP/3 for the bridge).
+UPSTREAM_ONLY = ("set-cookie", "alt-svc")
 FOREIGN_REASONING = (b"~bridge:", b"llm-bridge.v1:", b'"signature":""', b'"signature": ""')
 
 
@@ -415,6 +418,8 @@ class Gateway:
         if st is None or resp is None:
             return
         mask_headers(flow.request.headers)  # the request has left: keep no upstream secret in the flow
+        for name in UPSTREAM_ONLY:  # the upstream's cookies and HTTP/3 offers mean nothing to the client
+            resp.headers.pop(name, None)
         answers.add_cors(flow.request, resp)
         is_sse = resp.headers.get("content-type", "").startswith("text/event-stream")
         if resp.status_code != 200 or not is_sse or not st.stream:

@@ -27,6 +27,7 @@ class WireProtocol:
 
     name = "base"
     garbage_event: str | None = None  # `event:` name used by the `garbage` fault
+    extra_headers: dict[str, str] = {}  # sent on every answer of the real service (cookies, Alt-Svc)
     log_requests = True
 
     def __init__(self, key: str) -> None:
@@ -132,6 +133,8 @@ class Emulator:
         if mode == "garbage":
             return faults.garbage(proto.garbage_event)
         resp = handler(req)
+        if isinstance(resp, Response):
+            resp.headers = {**proto.extra_headers, **resp.headers}
         if mode in ("reset", "stall"):
             return faults.cut_short(resp, mode)
         delay = int(req.headers.get(faults.DELAY_HEADER) or self.delay_ms)

@@ -47,6 +47,10 @@ def bearer(req: Request) -> str | None:
 class OpenAIProtocol(WireProtocol):
     """Base of the api.openai.com emulators (Chat Completions, Responses, bench)."""
 
+    # api.openai.com sets Cloudflare cookies and offers HTTP/3 on every answer (openai-passthrough.md 4)
+    extra_headers = {"set-cookie": "__cf_bm=emulated-cookie; path=/; domain=.api.openai.com; HttpOnly; Secure",
+                     "alt-svc": 'h3=":443"; ma=86400'}
+
     def __init__(self, key: str) -> None:
         super().__init__(key)
         for path in ("/v1/models", "/models"):

@@ -212,3 +212,10 @@ def test_listen_backlog_takes_a_burst_of_clients(bridge: Any) -> None:
             return
         time.sleep(0.1)
     raise AssertionError(out)
+
+
+def test_upstream_cookies_and_alt_svc_are_not_relayed(bridge: Any) -> None:
+    for stream in (False, True):
+        r = httpx.post(bridge.url + "/v1/chat/completions", headers={"authorization": f"Bearer {CLIENT_KEY}"},
+                       json={"model": "gpt-4.1", "stream": stream, "messages": [{"role": "user", "content": "hi"}]})
+        assert r.status_code == 200 and "set-cookie" not in r.headers and "alt-svc" not in r.headers
