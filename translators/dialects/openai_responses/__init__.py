@@ -1,6 +1,6 @@
 """OpenAI Responses API codec (`POST /v1/responses`), client and upstream side.
 
-Spec: /work/shared/protocols/dialects/openai-responses.md; cross-dialect rules: conversions.md.
+Spec: ../shared/protocols/dialects/openai-responses.md; cross-dialect rules: conversions.md.
 Pure translation: no I/O, no clock (ids and time come from `ir.Ids`)."""
 
 from __future__ import annotations
