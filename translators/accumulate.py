@@ -3,10 +3,12 @@ that only streams)."""
 
 from __future__ import annotations
 
+from typing import Callable
 from typing import Sequence
 
 from translators import ir
 from translators.codec import StreamDecoder
+from translators.errors import BridgeError
 from translators.errors import TranslationError
 from translators.pipeline import StreamTransform
 from translators.sse import SSEParser
@@ -67,3 +69,16 @@ def decode_stream_body(decoder: StreamDecoder, body: bytes,
     for ev in events:
         acc.feed(ev)
     return acc.result()
+
+
+def stream_or_error(body: bytes, decoder: Callable[[], StreamDecoder], starts: tuple[bytes, ...],
+                    error_from_body: Callable[[bytes], BridgeError | None], who: str) -> ir.ChatResponse:
+    """A 200 answer from an upstream that always streams, not labelled as a stream: the stream itself
+    (served under another content type), or an error carried with status 200."""
+    if body.lstrip().startswith(starts):
+        return decode_stream_body(decoder(), body)
+    err = error_from_body(body)
+    if err is not None:
+        raise TranslationError.of(err)
+    raise TranslationError(f"{who} answered with something that is neither a stream nor an error.",
+                           kind="api_error", status=502)

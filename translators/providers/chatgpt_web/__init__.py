@@ -15,6 +15,7 @@ import orjson
 
 from translators import ir
 from translators.accumulate import decode_stream_body
+from translators.accumulate import stream_or_error
 from translators.errors import BridgeError
 from translators.errors import TranslationError
 from translators.providers.base import UpstreamCall
@@ -45,14 +46,8 @@ class _ChatGPTCodec:
     def parse_response(body: bytes) -> ir.ChatResponse:
         """A 200 answer that is not text/event-stream: a `{"detail": ...}` error (9: token errors once
         came with 200), or SSE served under another content type (the backend always streams, 5)."""
-        head = body.lstrip()
-        if head.startswith((b"data:", b"event:")):
-            return decode_sse(body)
-        err = errors.from_body(body)
-        if err is not None:
-            raise TranslationError.of(err)
-        raise TranslationError("ChatGPT answered with something that is neither a stream nor an error.",
-                               kind="api_error", status=502)
+        return stream_or_error(body, lambda: ChatGPTStreamDecoder(ir.ChatRequest(model="", messages=())),
+                               (b"data:", b"event:"), errors.from_body, "ChatGPT")
 
     @staticmethod
     def parse_error(status: int, headers: Mapping[str, str], body: bytes) -> BridgeError:

@@ -10,7 +10,7 @@ from typing import Any
 from typing import Mapping
 
 from translators import ir
-from translators.accumulate import decode_stream_body
+from translators.accumulate import stream_or_error
 from translators.errors import BridgeError
 from translators.errors import TranslationError
 from translators.jsonutil import loads
@@ -43,13 +43,7 @@ class _QwenCodec:
     def parse_response(body: bytes) -> ir.ChatResponse:
         """A 200 answer that is not text/event-stream: an error envelope or WAF page (A5), or SSE
         served under another content type (the endpoint always streams, A7.9)."""
-        if body.lstrip().startswith(b"data:"):
-            return decode_sse(body)
-        err = errors.from_body(body)
-        if err is not None:
-            raise TranslationError.of(err)
-        raise TranslationError("Qwen answered with something that is neither a stream nor an error.",
-                               kind="api_error", status=502)
+        return stream_or_error(body, QwenStreamDecoder, (b"data:",), errors.from_body, "Qwen")
 
     @staticmethod
     def parse_error(status: int, headers: Mapping[str, str], body: bytes) -> BridgeError:
@@ -61,10 +55,6 @@ class _QwenCodec:
 
 
 CODEC: Any = _QwenCodec()
-
-
-def decode_sse(body: bytes) -> ir.ChatResponse:
-    return decode_stream_body(QwenStreamDecoder(), body)
 
 
 
