@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
-    name: str  # chat | responses | messages | count_tokens | models | model | passthrough | unknown
+    name: str  # chat | responses | messages | count_tokens | models | model | passthrough | admin | metrics | unknown
     dialect: str  # the client dialect, for answers and errors
 
 
@@ -35,6 +35,11 @@ def classify(method: str, path: str, headers_has_anthropic: bool) -> Endpoint:
         return Endpoint("acc_tokens", dialect)
     if method == "GET" and path.split("?", 1)[0].rstrip("/") == "/_bridge/pools":
         return Endpoint("pools", dialect)
+    bare = path.split("?", 1)[0].rstrip("/")
+    if bare == "/admin" or bare.startswith("/admin/"):
+        return Endpoint("admin", dialect)
+    if method == "GET" and bare == "/metrics":
+        return Endpoint("metrics", dialect)
     if path.startswith("/auth/"):
         return Endpoint("page", dialect)
     if method == "GET" and p == "/models":

@@ -22,8 +22,10 @@ from mitmproxy import http
 from mitmproxy.proxy.mode_specs import ReverseMode
 from mitmproxy.utils import asyncio_utils
 
+from addons import admin
 from addons import answers
 from addons import error_page
+from addons import inspection
 from addons import local_views
 from addons import watchdog
 from addons.clientauth import key_matches
@@ -57,6 +59,7 @@ from addons.upstream import apply
 from addons.upstream import dialect_call
 from addons.upstream_side import DialectUpstream
 from addons.upstream_side import decode_whole_stream
+from addons.usage import UsageMeter
 from translators import ir
 from translators import validate
 from translators.errors import BridgeError
@@ -89,6 +92,7 @@ class Gateway:
         self.pools: dict[str, Pool] = {}
         self.runtimes: dict[str, Runtime] = {}
         self.sender = Sender()
+        self.usage = UsageMeter()
 
     def load(self, loader: Any) -> None:
         loader.add_option("bridge_config", str, "", "Path to the bridge's YAML configuration file (see README).")
@@ -212,6 +216,8 @@ class Gateway:
         if ep.name == "unknown":
             raise TranslationError(f"Unknown endpoint {flow.request.method} {flow.request.path}.", kind="not_found",
                                    code="unknown_url")
+        if ep.name == "admin":  # its own login: a browser has no Authorization header to send
+            return self._answer(flow, await admin.answer(flow, self))
         key, direct = presented_key(flow.request, browser=ep.name == "page"), None
         if not key_matches(key, self.keys):
             direct = self._direct_account(flow, ep, cfg, key)
@@ -226,6 +232,8 @@ class Gateway:
             self._answer_model(flow, cfg, flow.request.path.split("/models/", 1)[1].split("?")[0])
         elif ep.name == "page":
             self._answer(flow, await local_views.page(flow, self.runtimes))
+        elif ep.name == "metrics":
+            self._answer(flow, await self.usage.metrics())
         elif ep.name == "pools":
             self._answer(flow, answers.json_response(200, local_views.pools_view(self.pools)))
         elif ep.name == "acc_tokens":
@@ -447,6 +455,12 @@ class Gateway:
         if not resp.stream and resp.status_code in RETRYABLE and st.body is not None:
             resp = flow.response = await self._failover(st, resp, refreshed) or resp
         self._finish(flow, st, resp)
+        await self._finished(flow, st)
+
+    async def _finished(self, flow: http.HTTPFlow, st: FlowState) -> None:
+        """A bridged flow is over (answered, failed or broken off): account for it and annotate it."""
+        await self.usage.record(flow, st)
+        inspection.annotate(flow, st)
 
     def _finish(self, flow: http.HTTPFlow, st: FlowState, resp: http.Response) -> None:
         """The client's answer from the upstream's (the first attempt's or a retried one)."""
@@ -592,6 +606,10 @@ class Gateway:
         st = self.flows.pop(flow.id, None)
         if st is None:
             return
+        await self._error(flow, st)
+        await self._finished(flow, st)
+
+    async def _error(self, flow: http.HTTPFlow, st: FlowState) -> None:
         mask_headers(flow.request.headers)
         reason = "the upstream was silent for too long" if st.idle else (flow.error.msg if flow.error else "")
         if flow.response is not None and flow.response.stream:

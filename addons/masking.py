@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 
 from mitmproxy import http
 
@@ -13,6 +14,12 @@ def mask(secret: str | None) -> str:
     if not secret:
         return ""
     return f"{secret[:4]}***(len={len(secret)})"
+
+
+def key_id(secret: str) -> str:
+    """A stable, non-secret name for a key (usage per client key): masks alone collide, e.g. every
+    generated `sk-bridge-` key has the same prefix and length."""
+    return f"{secret[:4]}…{hashlib.sha256(secret.encode()).hexdigest()[:8]}"
 
 
 @functools.lru_cache(maxsize=512)
