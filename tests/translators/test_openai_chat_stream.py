@@ -176,3 +176,21 @@ def test_parse_error_bodies() -> None:
     assert (err.kind, err.status, err.code, err.message) == ("rate_limit", 429, "rate_limit_exceeded", "Rate limit")
     html = CODEC.parse_error(502, b"<html>bad gateway</html>")
     assert html.status == 502 and "bad gateway" in html.message
+
+
+def test_bare_json_error_under_event_stream_keeps_its_message() -> None:
+    """Copilot and Gemini may answer an error as plain JSON under text/event-stream."""
+    data = b'\n{"error": {"message": "quota exceeded for this seat", "type": "server_error"}}\n'
+    for cut in range(len(data) + 1):
+        pipe = StreamPipeline(CODEC.stream_decoder(REQ), CODEC.stream_encoder(REQ, ir.Ids(1)))
+        out = pipe.feed(data[:cut]) + pipe.feed(data[cut:]) + pipe.flush()
+        got = frames(out)
+        assert got[-2]["error"]["message"] == "quota exceeded for this seat", cut
+        assert got[-1] == "[DONE]"
+
+
+def test_sse_after_leading_blank_lines_is_not_taken_for_json() -> None:
+    data = b"\n\n" + fixture("text_usage")
+    pipe = StreamPipeline(CODEC.stream_decoder(REQ), CODEC.stream_encoder(REQ, ir.Ids(1)))
+    got = frames(pipe.feed(data[:3]) + pipe.feed(data[3:]) + pipe.flush())
+    assert got[-1] == "[DONE]" and not any(isinstance(g, dict) and "error" in g for g in got)

@@ -188,6 +188,19 @@ def test_error_event_with_status_200() -> None:
     assert not any(isinstance(e, ir.MessageStop) for e in events)
 
 
+def test_bare_json_error_body_under_event_stream() -> None:
+    """A 200 `text/event-stream` whose body is plain Google error JSON: its message reaches the client."""
+    from translators.dialects.openai_chat import CODEC as CHAT
+    from translators.pipeline import StreamPipeline
+
+    body = json.dumps({"error": {"code": 429, "message": "Quota exceeded for quota metric.",
+                                 "status": "RESOURCE_EXHAUSTED"}}, indent=2).encode()
+    for cut in range(0, len(body) + 1, 7):
+        pipe = StreamPipeline(CODEC.stream_decoder(REQ), CHAT.stream_encoder(REQ, ir.Ids(1)))
+        out = b"".join(pipe.feed(body[:cut]) + pipe.feed(body[cut:]) + pipe.flush())
+        assert b"Quota exceeded for quota metric." in out and out.endswith(b"data: [DONE]\n\n"), cut
+
+
 def test_garbage_is_an_error() -> None:
     events = decode(b"data: {this is not json\r\n\r\n")
     assert isinstance(events[-1], ir.StreamError) and events[-1].status == 502
