@@ -130,6 +130,16 @@ class BridgeConfig(Strict):
     intercept_hosts: list[str] = Field(
         default_factory=lambda: ["api.openai.com", "api.anthropic.com"],
         description="in regular/transparent/local modes, the hosts whose API calls the bridge takes over")
+    redis_url: str | None = Field(
+        None, description="redis://, rediss:// or unix:// URL: bridges using the same one share pool state and usage")
+    redis_prefix: str = Field("llm-bridge", min_length=1, description="prefix of the bridge's keys in Redis")
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, v: str | None) -> str | None:
+        if v and not v.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return v or None
 
     @field_validator("providers")
     @classmethod
