@@ -42,6 +42,7 @@ from addons.masking import mask_headers
 from addons.pool import Account
 from addons.pool import Pool
 from addons.pool import parse_retry_after
+from addons.pool_state import PoolState
 from addons.providers import plugin
 from addons.providers.base import Runtime
 from addons.proxy_guard import refuse_open_proxy
@@ -90,6 +91,7 @@ class Gateway:
         self.flows: dict[str, FlowState] = {}
         self.store = ResponseStore(1000)
         self.pools: dict[str, Pool] = {}
+        self.pool_state = PoolState()  # shared through Redis when redis_url is set
         self.runtimes: dict[str, Runtime] = {}
         self.sender = Sender()
         self.usage = UsageMeter()
@@ -140,6 +142,10 @@ class Gateway:
         # In-flight flows keep the route and account objects they started with: nothing is dropped.
         self.pools = {name: Pool([Account(name, i, f, f.pop("proxy", None) or p.proxy)
                                   for i, f in enumerate(p.account_fields())]) for name, p in cfg.providers.items()}
+        if not self.pool_state.serves(cfg.redis_url, cfg.redis_prefix):
+            old, self.pool_state = self.pool_state, PoolState(cfg.redis_url, cfg.redis_prefix)
+            if old.redis is not None:
+                asyncio_utils.create_task(old.close(), name="bridge-redis-close", keep_ref=True)
         self.runtimes = runtimes
 
     def running(self) -> None:
@@ -235,11 +241,13 @@ class Gateway:
         elif ep.name == "metrics":
             self._answer(flow, await self.usage.metrics())
         elif ep.name == "pools":
+            await self.pool_state.refresh(self.pools)
             self._answer(flow, answers.json_response(200, local_views.pools_view(self.pools)))
         elif ep.name == "acc_tokens":
+            await self.pool_state.refresh(self.pools)
             self._answer(flow, answers.json_response(200, local_views.acc_tokens(self.pools, cfg)))
         elif ep.name == "passthrough":
-            self._passthrough(flow, ep, cfg)
+            await self._passthrough(flow, ep, cfg)
         else:
             await self._bridge(flow, ep, cfg, direct)
 
@@ -277,11 +285,11 @@ class Gateway:
                                    "default provider is configured.", kind="not_found", param="model")
         ids = ir.Ids(int(time.time()), secrets.token_hex(6))
         if ep.name == "count_tokens":
-            return self._count_tokens(flow, route, body, ids)
+            return await self._count_tokens(flow, route, body, ids)
         st = FlowState(ep, route, None, False, None, ids, body.get("stream") is True, body=body, raw=raw,
                        headers=dict(flow.request.headers.items()), started=time.monotonic(), flow=flow,
                        direct=direct is not None)
-        plan = await self._first_plan(st, route, direct or self._pick_account(route.provider_name))
+        plan = await self._first_plan(st, route, direct or await self._pick_account(route.provider_name))
         st.adopt(plan)
         self.flows[flow.id] = st
         apply(flow, plan.call, plan.account.proxy)
@@ -298,10 +306,10 @@ class Gateway:
                 if st.direct or e.error.status not in RETRYABLE or len(tried) >= self.cfg.failover.max_attempts:
                     raise
                 if e.error.status == 429:
-                    pool.cooldown(account, time.monotonic(), parse_retry_after(e.error.retry_after))
+                    await self.pool_state.cooldown(pool, account, parse_retry_after(e.error.retry_after))
                 logger.warning("preparing a call on %s failed (%s); trying another account", account.label,
                                e.error.status)
-                nxt = pool.pick(time.monotonic(), tuple(tried))
+                nxt = await self.pool_state.pick(pool, tuple(tried))
                 if nxt is None:
                     raise
                 account = nxt
@@ -352,9 +360,9 @@ class Gateway:
             st.req = validate.check(self._expand(codec(st.endpoint.dialect).parse_request(st.body)))
         return st.req
 
-    def _pick_account(self, provider: str) -> Account:
+    async def _pick_account(self, provider: str) -> Account:
         pool = self.pools[provider]
-        account = pool.pick(time.monotonic())
+        account = await self.pool_state.pick(pool)
         if account is None:
             wait = max(1, math.ceil(pool.soonest_recovery(time.monotonic())))
             raise TranslationError(f"Every account of provider '{provider}' is rate limited; retry in {wait}s.",
@@ -377,9 +385,9 @@ class Gateway:
                 and st.req.extra.get("store") is not False):
             self.store.put(response_id, st.req, resp)
 
-    def _count_tokens(self, flow: http.HTTPFlow, route: Route, body: dict[str, Any], ids: ir.Ids) -> None:
+    async def _count_tokens(self, flow: http.HTTPFlow, route: Route, body: dict[str, Any], ids: ir.Ids) -> None:
         if "anthropic-messages" in route.provider.native_dialects():
-            account = self._pick_account(route.provider_name)
+            account = await self._pick_account(route.provider_name)
             self.flows[flow.id] = FlowState(Endpoint("count_tokens", "anthropic-messages"), route,
                                             DialectUpstream("anthropic-messages"), True, None, ids, False, account)
             apply(flow, dialect_call(route.provider, "count_tokens", dumps({**body, "model": route.upstream_model}),
@@ -390,7 +398,7 @@ class Gateway:
         self._answer(flow, answers.json_response(200, anthropic.render_count_tokens(  # type: ignore[attr-defined]
             anthropic.estimate_tokens(req))))  # type: ignore[attr-defined]
 
-    def _passthrough(self, flow: http.HTTPFlow, ep: Endpoint, cfg: BridgeConfig) -> None:
+    async def _passthrough(self, flow: http.HTTPFlow, ep: Endpoint, cfg: BridgeConfig) -> None:
         """Other /v1 endpoints (embeddings, files...) go untouched to an OpenAI-type default provider."""
         name = cfg.default_provider
         provider = cfg.providers.get(name) if name else None
@@ -398,7 +406,7 @@ class Gateway:
             raise TranslationError(f"Unknown endpoint {flow.request.method} {flow.request.path}.", kind="not_found",
                                    code="unknown_url")
         path = flow.request.path[3:]  # strip /v1: the provider's base URL carries its own prefix
-        account = self._pick_account(name)
+        account = await self._pick_account(name)
         self.flows[flow.id] = FlowState(ep, Route(name, provider, ""), DialectUpstream("openai-chat"), True, None,
                                         ir.Ids(int(time.time())), False, account)
         call = dialect_call(provider, path, flow.request.raw_content or b"", dict(flow.request.headers.items()),
@@ -491,13 +499,13 @@ class Gateway:
         status = resp.status_code if resp is not None else 502
         if status == 429:
             retry = self._retry_after(st, resp) if resp is not None else None
-            pool.cooldown(st.account, time.monotonic(), retry)
+            await self.pool_state.cooldown(pool, st.account, retry)
             logger.warning("account %s rate limited; cooling down for %ss", st.account.label,
                            retry if retry is not None else "default")
         elif status == 401 and st.route.provider_name in self.runtimes and st.tried.count(st.account) == 1:
             return await self.runtimes[st.route.provider_name].refresh(st.account)
         elif status < 400:
-            pool.succeeded(st.account)
+            await self.pool_state.succeeded(pool, st.account)
         return False
 
     @staticmethod
@@ -533,7 +541,7 @@ class Gateway:
             pool = self.pools[route.provider_name]
             while len(st.tried) < limits.max_attempts and time.monotonic() - st.started < limits.budget_seconds:
                 exclude = tuple(a for a in st.tried if not (retry_same and a is st.account))
-                account = pool.pick(time.monotonic(), exclude)
+                account = await self.pool_state.pick(pool, exclude)
                 retry_same = False
                 if account is None:
                     break
