@@ -11,22 +11,19 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
-from typing import Any
-
-import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
 from addons.masking import key_id
 from addons.pool import DEFAULT_COOLDOWN
 from addons.pool import Account
 from addons.pool import Pool
+from addons.redisclient import ERRORS as REDIS_ERRORS
+from addons.redisclient import connect
+from addons.redisclient import where
 
 logger = logging.getLogger(__name__)
 
 RETRY_SECONDS = 5.0  # after Redis failed, requests do not wait on it again before this
-REDIS_ERRORS = (RedisError, OSError)
 
 
 def account_id(acc: Account) -> str:
@@ -35,16 +32,6 @@ def account_id(acc: Account) -> str:
     cred = acc.fields.get("api_key") or acc.fields.get("token") or json.dumps(
         {k: v for k, v in acc.fields.items() if k != "name"}, sort_keys=True, default=str)
     return f"{acc.index}:{key_id(str(cred))}"
-
-
-def where(url: str) -> str:
-    """The URL for logs: no password."""
-    return re.sub(r"//[^@/]*@", "//***@", url)
-
-
-def connect(url: str) -> Any:
-    """A Redis client that gives up fast: requests must not hang on an unreachable Redis."""
-    return aioredis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
 
 
 class PoolState:
