@@ -9,6 +9,7 @@ dialect, and cool down accounts that were rate limited."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import math
 import secrets
@@ -82,6 +83,13 @@ UPSTREAM_ONLY = ("set-cookie", "alt-svc")
 FOREIGN_REASONING = (b"~bridge:", b"llm-bridge.v1:", b'"signature":""', b'"signature": ""')
 
 
+def file_digest(path: str) -> bytes | None:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).digest()
+    except OSError:
+        return None
+
+
 
 
 class Gateway:
@@ -95,6 +103,7 @@ class Gateway:
         self.runtimes: dict[str, Runtime] = {}
         self.sender = Sender()
         self.usage = UsageMeter()
+        self.applied_digest: bytes | None = None  # of the config file last applied
 
     def load(self, loader: Any) -> None:
         loader.add_option("bridge_config", str, "", "Path to the bridge's YAML configuration file (see README).")
@@ -111,6 +120,7 @@ class Gateway:
     def _load(self, path: str | None) -> bool:
         """Load and apply the configuration; an invalid one is refused at start (OptionsError) and,
         on a reload, logged while the previous one stays in force."""
+        digest = file_digest(path) if path else None  # read first: a later change is then seen as new
         try:
             cfg = load(path)
         except ConfigError as e:
@@ -125,6 +135,7 @@ class Gateway:
                 raise
             logger.error("configuration not reloaded, the previous one stays: %s", e)
             return False
+        self.applied_digest = digest
         return True
 
     def _apply(self, cfg: BridgeConfig) -> None:
@@ -169,6 +180,8 @@ class Gateway:
             await asyncio.sleep(0.1)
 
     def _reload(self, path: str) -> None:
+        if file_digest(path) == self.applied_digest:
+            return  # applied already (the admin page applies what it saves at once)
         if self._load(path):
             logger.info("configuration reloaded from %s", path)
 
