@@ -11,5 +11,6 @@ if _root not in sys.path:
     sys.path.insert(0, _root)
 
 from addons.gateway import Gateway  # noqa: E402
+from addons.inspection import Inspection  # noqa: E402
 
-addons = [Gateway()]
+addons = [Gateway(), Inspection()]  # Inspection after Gateway: it sees the stream relay Gateway set

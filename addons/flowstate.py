@@ -55,6 +55,7 @@ class FlowState:
     idle: bool = False  # given up by the idle watchdog
     pinged: float = 0.0
     direct: bool = False  # the account came with the client's key: no other account may serve the flow
+    record: Any = None  # addons.inspection.Record: what mitmweb shows of the flow beyond its two messages
 
     def adopt(self, plan: Plan) -> None:
         self.route, self.account, self.upstream = plan.route, plan.account, plan.upstream

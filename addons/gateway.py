@@ -302,10 +302,12 @@ class Gateway:
         st = FlowState(ep, route, None, False, None, ids, body.get("stream") is True, body=body, raw=raw,
                        headers=dict(flow.request.headers.items()), started=time.monotonic(), flow=flow,
                        direct=direct is not None)
+        st.record = inspection.Record.of(flow.request)  # the client's request, before it becomes the upstream's
         plan = await self._first_plan(st, route, direct or await self._pick_account(route.provider_name))
         st.adopt(plan)
         self.flows[flow.id] = st
         apply(flow, plan.call, plan.account.proxy)
+        st.record.forwarded = time.time()
 
     async def _first_plan(self, st: FlowState, route: Route, account: Account) -> Plan:
         """_plan, moving on to the next account when preparing the call itself failed in a way
@@ -485,6 +487,7 @@ class Gateway:
 
     def _finish(self, flow: http.HTTPFlow, st: FlowState, resp: http.Response) -> None:
         """The client's answer from the upstream's (the first attempt's or a retried one)."""
+        inspection.keep_upstream_answer(st, resp)
         if resp.stream:
             if st.pipeline is not None:
                 result = getattr(st.pipeline.encoder, "result", None)

@@ -21,7 +21,7 @@ class Relay:
     line checked to be JSON (or `[DONE]`). Garbage ends the client's stream with its
     dialect's error event instead of reaching it."""
 
-    __slots__ = ("last", "pending", "done", "error_tail", "ended")
+    __slots__ = ("last", "pending", "done", "error_tail", "ended", "capture")
 
     MAX_PENDING = 16 * 1024 * 1024
 
@@ -30,8 +30,15 @@ class Relay:
         self.pending = b""
         self.done = self.ended = False
         self.error_tail = error_tail
+        self.capture: Capture | None = None  # set by addons.inspection when bodies are kept
 
     def __call__(self, data: bytes) -> list[bytes]:
+        out = self._relay(data)
+        if self.capture is not None:
+            self.capture.keep(data, out, 0.0)
+        return out
+
+    def _relay(self, data: bytes) -> list[bytes]:
         self.last = time.monotonic()
         if self.done:
             return []
@@ -80,19 +87,46 @@ def _end_after(buf: bytes, sep: bytes) -> int:
 class StreamAdapter:
     """Translation path: mitmproxy calls this once per received chunk and once with b"" at the end."""
 
-    __slots__ = ("pipeline", "flow_id", "last", "ended")
+    __slots__ = ("pipeline", "flow_id", "last", "ended", "capture")
 
     def __init__(self, pipeline: StreamPipeline, flow_id: str) -> None:
         self.pipeline, self.flow_id = pipeline, flow_id
         self.last = time.monotonic()
         self.ended = False
+        self.capture: Capture | None = None  # set by addons.inspection when bodies are kept
 
     def __call__(self, data: bytes) -> list[bytes]:
         self.last = time.monotonic()
         self.ended = self.ended or not data
         # Never return b"": mid-stream it becomes an empty chunk, i.e. the end of an HTTP/1.1 body.
         try:
-            return self.pipeline.feed(data) if data else self.pipeline.flush()
+            out = self.pipeline.feed(data) if data else self.pipeline.flush()
         except Exception:  # raised here, mitmproxy would log a crash and drop the chunk silently
             logger.exception("stream translation failed for flow %s", self.flow_id)
-            return self.pipeline.fail(BridgeError.of("api_error", "The bridge failed to translate the stream."))
+            out = self.pipeline.fail(BridgeError.of("api_error", "The bridge failed to translate the stream."))
+        if self.capture is not None:
+            self.capture.keep(data, out, time.monotonic() - self.last)
+        return out
+
+
+class Capture:
+    """The first `cap` bytes of what the upstream sent and of what the client got, for inspection, and
+    the time spent translating chunks. Only a bounded append per chunk: this runs on the hot path."""
+
+    __slots__ = ("cap", "upstream", "client", "upstream_bytes", "client_bytes", "busy")
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.upstream, self.client = bytearray(), bytearray()
+        self.upstream_bytes = self.client_bytes = 0  # totals, to tell a cut capture from a whole one
+        self.busy = 0.0
+
+    def keep(self, data: bytes, out: list[bytes], busy: float) -> None:
+        self.busy += busy
+        self.upstream_bytes += len(data)
+        if len(self.upstream) < self.cap:
+            self.upstream += data[:self.cap - len(self.upstream)]
+        for chunk in out:
+            self.client_bytes += len(chunk)
+            if len(self.client) < self.cap:
+                self.client += chunk[:self.cap - len(self.client)]
