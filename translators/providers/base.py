@@ -9,8 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
+from typing import Callable
 from typing import Mapping
 from typing import Protocol
+from typing import Sequence
 
 from translators import ir
 from translators.codec import StreamDecoder
@@ -50,3 +52,23 @@ class ProviderCodec(Protocol):
     def models(self, options: Mapping[str, Any]) -> list[str]:
         """Model ids (without prefix) to list in /v1/models when the config names none."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleCodec:
+    """A ProviderCodec assembled from the functions of a provider's modules (build in request.py, the
+    decoder and error parsing beside it): the usual case, so each provider only names its parts."""
+
+    name: str
+    native_tools: bool
+    build: Callable[[ir.ChatRequest, str, Mapping[str, Any], ir.Ids], UpstreamCall]
+    stream_decoder: Callable[[ir.ChatRequest], StreamDecoder]
+    parse_response: Callable[[bytes], ir.ChatResponse]
+    parse_error: Callable[[int, Mapping[str, str], bytes], BridgeError]
+    default_models: Sequence[str] = ()
+    models_from_options: Callable[[Mapping[str, Any]], list[str]] | None = None
+
+    def models(self, options: Mapping[str, Any]) -> list[str]:
+        if self.models_from_options is not None:
+            return self.models_from_options(options)
+        return list(self.default_models)

@@ -16,9 +16,8 @@ import orjson
 from translators import ir
 from translators.accumulate import decode_stream_body
 from translators.accumulate import stream_or_error
-from translators.errors import BridgeError
 from translators.errors import TranslationError
-from translators.providers.base import UpstreamCall
+from translators.providers.base import ModuleCodec
 from translators.providers.chatgpt_web import errors
 from translators.providers.chatgpt_web import request
 from translators.providers.chatgpt_web.request import BASE_URL
@@ -30,35 +29,15 @@ __all__ = ["BASE_URL", "CODEC", "MODELS", "check"]
 MODELS = ["auto", "gpt-5", "gpt-5-thinking", "gpt-5-instant", "gpt-4o", "gpt-4o-mini", "o3"]
 
 
-class _ChatGPTCodec:
-    name = "chatgpt"
-    native_tools = False
-
-    @staticmethod
-    def build(req: ir.ChatRequest, model: str, ctx: Mapping[str, Any], ids: ir.Ids) -> UpstreamCall:
-        return request.build(req, model, ctx, ids)
-
-    @staticmethod
-    def stream_decoder(req: ir.ChatRequest) -> ChatGPTStreamDecoder:
-        return ChatGPTStreamDecoder(req)
-
-    @staticmethod
-    def parse_response(body: bytes) -> ir.ChatResponse:
-        """A 200 answer that is not text/event-stream: a `{"detail": ...}` error (9: token errors once
-        came with 200), or SSE served under another content type (the backend always streams, 5)."""
-        return stream_or_error(body, lambda: ChatGPTStreamDecoder(ir.ChatRequest(model="", messages=())),
-                               (b"data:", b"event:"), errors.from_body, "ChatGPT")
-
-    @staticmethod
-    def parse_error(status: int, headers: Mapping[str, str], body: bytes) -> BridgeError:
-        return errors.parse_error(status, headers, body)
-
-    @staticmethod
-    def models(options: Mapping[str, Any]) -> list[str]:
-        return list(MODELS)
+def parse_answer(body: bytes) -> ir.ChatResponse:
+    """A 200 answer that is not text/event-stream: a `{"detail": ...}` error (9: token errors once
+    came with 200), or SSE served under another content type (the backend always streams, 5)."""
+    return stream_or_error(body, lambda: ChatGPTStreamDecoder(ir.ChatRequest(model="", messages=())),
+                           (b"data:", b"event:"), errors.from_body, "ChatGPT")
 
 
-CODEC: Any = _ChatGPTCodec()
+CODEC: Any = ModuleCodec("chatgpt", False, request.build, ChatGPTStreamDecoder, parse_answer, errors.parse_error,
+                         default_models=MODELS)
 
 
 def decode_sse(body: bytes, req: ir.ChatRequest | None = None) -> ir.ChatResponse:

@@ -8,12 +8,8 @@ No native tools: the shell describes them in the prompt (translators.transforms.
 from __future__ import annotations
 
 from typing import Any
-from typing import Mapping
 
-from translators import ir
-from translators.codec import StreamDecoder
-from translators.errors import BridgeError
-from translators.providers.base import UpstreamCall
+from translators.providers.base import ModuleCodec
 from translators.providers.codegeex import request
 from translators.providers.codegeex import response
 from translators.providers.codegeex.request import CHAT_PATH
@@ -27,26 +23,6 @@ __all__ = ["CODEC", "CHAT_PATH", "DEFAULT_BASE_URL", "MODELS", "MODELS_PATH", "m
 MODELS = ("codegeex-4", "codegeex-chat-pro", "claude-sonnet-4", "claude-3-7-sonnet")
 
 
-class CodeGeeXCodec:
-    name = "codegeex"
-    native_tools = False
-
-    def build(self, req: ir.ChatRequest, model: str, ctx: Mapping[str, Any], ids: ir.Ids) -> UpstreamCall:
-        return request.build(req, model, ctx, ids)
-
-    def stream_decoder(self, req: ir.ChatRequest) -> StreamDecoder:
-        return response.CodeGeeXStreamDecoder(req)
-
-    def parse_response(self, body: bytes) -> ir.ChatResponse:
-        return response.parse_response(body)
-
-    def parse_error(self, status: int, headers: Mapping[str, str], body: bytes) -> BridgeError:
-        return response.parse_error(status, headers, body)
-
-    def models(self, options: Mapping[str, Any]) -> list[str]:
-        return list(MODELS)
-
-
 def model_ids(listing: Any) -> list[str]:
     """`options[].id` of the model listing (section 7); [] for anything else."""
     options = listing.get("options") if isinstance(listing, dict) else None
@@ -55,4 +31,5 @@ def model_ids(listing: Any) -> list[str]:
     return [o["id"] for o in options if isinstance(o, dict) and isinstance(o.get("id"), str) and o["id"]]
 
 
-CODEC = CodeGeeXCodec()
+CODEC = ModuleCodec("codegeex", False, request.build, response.CodeGeeXStreamDecoder, response.parse_response,
+                    response.parse_error, default_models=MODELS)

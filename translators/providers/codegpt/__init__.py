@@ -8,9 +8,7 @@ from __future__ import annotations
 from typing import Any
 from typing import Mapping
 
-from translators import ir
-from translators.codec import StreamDecoder
-from translators.errors import BridgeError
+from translators.providers.base import ModuleCodec
 from translators.providers.base import UpstreamCall
 from translators.providers.codegpt import answer
 from translators.providers.codegpt import request
@@ -20,33 +18,25 @@ from translators.providers.codegpt.request import DEFAULT_MODEL
 __all__ = ["CODEC", "DEFAULT_BASE_URL", "DEFAULT_MODEL"]
 
 
-class CodeGPTCodec:
-    name = "codegpt"
-    native_tools = False
+def configured_models(options: Mapping[str, Any]) -> list[str]:
+    """Without a listing: `default` when an agent is configured, and that agent's id."""
+    agent = options.get("agent_id")
+    return [DEFAULT_MODEL, str(agent)] if agent else []
 
-    def build(self, req: ir.ChatRequest, model: str, ctx: Mapping[str, Any], ids: ir.Ids) -> UpstreamCall:
-        return request.build(req, model, ctx)
 
-    def stream_decoder(self, req: ir.ChatRequest) -> StreamDecoder:
-        return answer.CodeGPTStreamDecoder(req)
-
-    def parse_response(self, body: bytes) -> ir.ChatResponse:
-        return answer.parse_response(body)
-
-    def parse_error(self, status: int, headers: Mapping[str, str], body: bytes) -> BridgeError:
-        return answer.parse_error(status, headers, body)
-
-    def models(self, options: Mapping[str, Any]) -> list[str]:
-        """Without a listing: `default` when an agent is configured, and that agent's id."""
-        agent = options.get("agent_id")
-        return [DEFAULT_MODEL, str(agent)] if agent else []
+class CodeGPTCodec(ModuleCodec):
+    __slots__ = ()
 
     # the agent listing, for the runtime's model discovery (codegpt.md 7)
-    def agents_call(self, ctx: Mapping[str, Any]) -> UpstreamCall:
+    @staticmethod
+    def agents_call(ctx: Mapping[str, Any]) -> UpstreamCall:
         return request.agents_call(ctx)
 
-    def parse_agents(self, body: bytes) -> list[str]:
+    @staticmethod
+    def parse_agents(body: bytes) -> list[str]:
         return request.parse_agents(body)
 
 
-CODEC = CodeGPTCodec()
+CODEC = CodeGPTCodec("codegpt", False, lambda req, model, ctx, ids: request.build(req, model, ctx),
+                     answer.CodeGPTStreamDecoder, answer.parse_response, answer.parse_error,
+                     models_from_options=configured_models)

@@ -15,7 +15,7 @@ from typing import Any
 from typing import Mapping
 
 from translators import ir
-from translators.errors import BridgeError
+from translators.providers.base import ModuleCodec
 from translators.providers.base import UpstreamCall
 from translators.providers.copilot import auth
 from translators.providers.copilot import errors
@@ -31,32 +31,8 @@ __all__ = ["CODEC", "MODELS", "ModelInfo", "auth", "errors", "models", "models_c
            "request"]
 
 
-class _CopilotCodec:
-    name = "copilot"
-    native_tools = True
-
-    @staticmethod
-    def build(req: ir.ChatRequest, model: str, ctx: Mapping[str, Any], ids: ir.Ids) -> UpstreamCall:
-        return request.build(req, model, ctx, ids)
-
-    @staticmethod
-    def stream_decoder(req: ir.ChatRequest) -> CopilotStreamDecoder:
-        return CopilotStreamDecoder(req)
-
-    @staticmethod
-    def parse_response(body: bytes) -> ir.ChatResponse:
-        return parse_response(body)
-
-    @staticmethod
-    def parse_error(status: int, headers: Mapping[str, str], body: bytes) -> BridgeError:
-        return errors.parse_error(status, headers, body)
-
-    @staticmethod
-    def models(options: Mapping[str, Any]) -> list[str]:
-        return list(MODELS)
-
-
-CODEC: Any = _CopilotCodec()
+CODEC: Any = ModuleCodec("copilot", True, request.build, CopilotStreamDecoder, parse_response, errors.parse_error,
+                         default_models=MODELS)
 
 
 def models_call(ctx: Mapping[str, Any]) -> UpstreamCall:

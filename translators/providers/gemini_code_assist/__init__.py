@@ -9,9 +9,7 @@ from typing import Any
 from typing import Mapping
 
 from translators import ir
-from translators.codec import StreamDecoder
-from translators.errors import BridgeError
-from translators.providers.base import UpstreamCall
+from translators.providers.base import ModuleCodec
 from translators.providers.gemini_code_assist import errors
 from translators.providers.gemini_code_assist import request
 from translators.providers.gemini_code_assist import stream
@@ -21,27 +19,13 @@ MODELS = ("gemini-2.5-pro", "gemini-2.5-flash", "gemini-2.5-flash-lite", "gemini
           "gemini-3-flash-preview")
 
 
-class GeminiCodeAssistCodec:
-    name = "gemini"
-    native_tools = True
-
-    def build(self, req: ir.ChatRequest, model: str, ctx: Mapping[str, Any], ids: ir.Ids) -> UpstreamCall:
-        return request.build(req, model, ctx, ids)
-
-    def stream_decoder(self, req: ir.ChatRequest) -> StreamDecoder:
-        return stream.GeminiStreamDecoder(req)
-
-    def parse_response(self, body: bytes, req: ir.ChatRequest | None = None) -> ir.ChatResponse:
-        return stream.parse_response(req or _NO_REQUEST, body)
-
-    def parse_error(self, status: int, headers: Mapping[str, str], body: bytes) -> BridgeError:
-        return errors.parse_error(status, headers, body)
-
-    def models(self, options: Mapping[str, Any]) -> list[str]:
-        configured = options.get("models")
-        return [str(m) for m in configured] if isinstance(configured, list) else list(MODELS)
+def configured_models(options: Mapping[str, Any]) -> list[str]:
+    configured = options.get("models")
+    return [str(m) for m in configured] if isinstance(configured, list) else list(MODELS)
 
 
 _NO_REQUEST = ir.ChatRequest(model="", messages=())  # parse_response gets no request: no freeform tools known
 
-CODEC = GeminiCodeAssistCodec()
+CODEC = ModuleCodec("gemini", True, request.build, stream.GeminiStreamDecoder,
+                    lambda body: stream.parse_response(_NO_REQUEST, body), errors.parse_error,
+                    models_from_options=configured_models)

@@ -11,10 +11,9 @@ from typing import Mapping
 
 from translators import ir
 from translators.accumulate import stream_or_error
-from translators.errors import BridgeError
 from translators.errors import TranslationError
 from translators.jsonutil import loads
-from translators.providers.base import UpstreamCall
+from translators.providers.base import ModuleCodec
 from translators.providers.qwen import errors
 from translators.providers.qwen import request
 from translators.providers.qwen.request import BASE_URL
@@ -27,34 +26,14 @@ MODELS = ["qwen3-max-preview", "qwen3-235b-a22b", "qwen3-coder-plus", "qwen3-30b
           "qwen-plus-2025-09-11", "qwq-32b", "qwen2.5-72b-instruct", "qwen3.5-plus"]
 
 
-class _QwenCodec:
-    name = "qwen"
-    native_tools = False
-
-    @staticmethod
-    def build(req: ir.ChatRequest, model: str, ctx: Mapping[str, Any], ids: ir.Ids) -> UpstreamCall:
-        return request.build(req, model, ctx, ids)
-
-    @staticmethod
-    def stream_decoder(req: ir.ChatRequest) -> QwenStreamDecoder:
-        return QwenStreamDecoder()
-
-    @staticmethod
-    def parse_response(body: bytes) -> ir.ChatResponse:
-        """A 200 answer that is not text/event-stream: an error envelope or WAF page (A5), or SSE
-        served under another content type (the endpoint always streams, A7.9)."""
-        return stream_or_error(body, QwenStreamDecoder, (b"data:",), errors.from_body, "Qwen")
-
-    @staticmethod
-    def parse_error(status: int, headers: Mapping[str, str], body: bytes) -> BridgeError:
-        return errors.parse_error(status, headers, body)
-
-    @staticmethod
-    def models(options: Mapping[str, Any]) -> list[str]:
-        return list(MODELS)
+def parse_answer(body: bytes) -> ir.ChatResponse:
+    """A 200 answer that is not text/event-stream: an error envelope or WAF page (A5), or SSE
+    served under another content type (the endpoint always streams, A7.9)."""
+    return stream_or_error(body, QwenStreamDecoder, (b"data:",), errors.from_body, "Qwen")
 
 
-CODEC: Any = _QwenCodec()
+CODEC: Any = ModuleCodec("qwen", False, request.build, lambda req: QwenStreamDecoder(), parse_answer,
+                         errors.parse_error, default_models=MODELS)
 
 
 
