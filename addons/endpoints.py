@@ -24,6 +24,28 @@ POST_PATHS = {
 }
 
 
+GEMINI_HOST = "generativelanguage.googleapis.com"
+GEMINI_OPENAI = "/v1beta/openai/"  # Gemini's OpenAI-compatible API
+COPILOT_HOST = "api.githubcopilot.com"  # serves /chat/completions, /responses, /models without /v1
+
+
+def intercepted_path(host: str, path: str) -> str:
+    """An intercepted API call's path as the reverse endpoint knows it (/v1/...)."""
+    if host == GEMINI_HOST and path.startswith(GEMINI_OPENAI):
+        return "/v1/" + path[len(GEMINI_OPENAI):]
+    if host == COPILOT_HOST and not path.startswith("/v1/"):
+        return "/v1" + path
+    return path
+
+
+def unknown_message(method: str, path: str) -> str:
+    bare = path.split("?", 1)[0]
+    if ":" in bare.rsplit("/", 1)[-1]:  # /v1beta/models/<model>:generateContent and its kin
+        return (f"{method} {bare} is Gemini's native API, which the bridge does not speak: call the OpenAI-"
+                f"compatible {GEMINI_OPENAI}chat/completions, or remove {GEMINI_HOST} from intercept_hosts.")
+    return f"Unknown endpoint {method} {path}."
+
+
 def classify(method: str, path: str, headers_has_anthropic: bool) -> Endpoint:
     p = path.split("?", 1)[0].rstrip("/")
     if p.startswith("/v1/"):

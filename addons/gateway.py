@@ -35,6 +35,8 @@ from addons.clientauth import presented_key
 from addons.connections import raise_listen_backlog
 from addons.endpoints import Endpoint
 from addons.endpoints import classify
+from addons.endpoints import intercepted_path
+from addons.endpoints import unknown_message
 from addons.failover import RETRYABLE
 from addons.failover import Sender
 from addons.flowstate import FlowState
@@ -211,6 +213,8 @@ class Gateway:
         req = flow.request
         if not self._ours(flow, self.cfg):
             return
+        if not isinstance(flow.client_conn.proxy_mode, ReverseMode):  # e.g. Copilot's /chat/completions
+            req.path = intercepted_path(req.pretty_host, req.path)
         ep = classify(req.method, req.path, "anthropic-version" in req.headers)
         if req.method == "OPTIONS" and self.cfg.cors:
             flow.response = answers.preflight(req)
@@ -233,7 +237,7 @@ class Gateway:
 
     async def _request(self, flow: http.HTTPFlow, ep: Endpoint, cfg: BridgeConfig) -> None:
         if ep.name == "unknown":
-            raise TranslationError(f"Unknown endpoint {flow.request.method} {flow.request.path}.", kind="not_found",
+            raise TranslationError(unknown_message(flow.request.method, flow.request.path), kind="not_found",
                                    code="unknown_url")
         if ep.name == "admin":  # its own login: a browser has no Authorization header to send
             return self._answer(flow, await admin.answer(flow, self))

@@ -128,8 +128,9 @@ class BridgeConfig(Strict):
     responses_store_size: int = Field(1000, ge=0, description="answers kept for previous_response_id")
     cors: bool = True
     intercept_hosts: list[str] = Field(
-        default_factory=lambda: ["api.openai.com", "api.anthropic.com"],
-        description="in regular/transparent/local modes, the hosts whose API calls the bridge takes over")
+        default_factory=lambda: ["api.openai.com", "api.anthropic.com", "api.githubcopilot.com",
+                                 "generativelanguage.googleapis.com"],
+        description="in regular/transparent/local/wireguard modes, the hosts whose API calls the bridge takes over")
     redis_url: str | None = Field(
         None, description="redis://, rediss:// or unix:// URL: bridges using the same one share pool state and usage")
     redis_prefix: str = Field("llm-bridge", min_length=1, description="prefix of the bridge's keys in Redis")

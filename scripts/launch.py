@@ -2,7 +2,9 @@
 
 Without --demo: validates the configuration (refusing to start on an error), then runs
 `mitmdump -s addons/bridge.py --mode reverse:<default provider> --set connection_strategy=lazy`
-listening on 127.0.0.1:8080 unless the options say otherwise.
+listening on 127.0.0.1:8080 unless the options say otherwise. In a mode that intercepts TLS (regular,
+transparent, local, wireguard...) also `--set confdir=certs` unless set, and `--allow-hosts` for the
+configured `intercept_hosts` (scripts/interception.py).
 With --demo: also starts the emulated upstreams on free loopback ports and writes a configuration
 that routes every provider prefix and every unprefixed model to them, with client key `sk-demo`."""
 
@@ -21,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from addons.settings import ConfigError  # noqa: E402
 from addons.settings import load  # noqa: E402
+from scripts.interception import interception_args  # noqa: E402
 
 DEMO_KEY = "sk-demo"
 DEMO_UPSTREAM_KEY = "sk-emulated-upstream"
@@ -126,6 +129,7 @@ def run_mitmdump(config: str | None, cfg: object, rest: list[str], web: bool, de
     if not opts & {"-p", "--listen-port"}:
         cmd += ["--listen-port", "8080"]
     cmd += ["--set", "connection_strategy=lazy"]
+    cmd += interception_args(rest, getattr(cfg, "intercept_hosts", []))
     if config:
         cmd += ["--set", f"bridge_config={config}"]
     cmd += rest
