@@ -56,6 +56,8 @@ class FlowState:
     pinged: float = 0.0
     direct: bool = False  # the account came with the client's key: no other account may serve the flow
     record: Any = None  # addons.inspection.Record: what mitmweb shows of the flow beyond its two messages
+    client_key: str = ""  # masking.key_id of the key the client presented: usage is accounted per key
+    usage: ir.Usage | None = None  # of a translated whole answer (streams count in their pipeline)
 
     def adopt(self, plan: Plan) -> None:
         self.route, self.account, self.upstream = plan.route, plan.account, plan.upstream

@@ -41,6 +41,7 @@ from addons.failover import RETRYABLE
 from addons.failover import Sender
 from addons.flowstate import FlowState
 from addons.flowstate import Plan
+from addons.masking import key_id
 from addons.masking import mask_headers
 from addons.pool import Account
 from addons.pool import Pool
@@ -150,6 +151,7 @@ class Gateway:
             if found is not None:
                 runtimes[name] = found.runtime(name, p.base_url, dict(p.options), state_dir)
         keys = [k.get_secret_value() for k in cfg.client_keys] or [load_or_create_key(cfg.key_file)]
+        self.usage.configure(cfg, state_dir)  # may refuse the configuration (unusable store): before it applies
         self.cfg, self.keys = cfg, [k.encode() for k in keys]
         self.store.capacity = cfg.responses_store_size
         # In-flight flows keep the route and account objects they started with: nothing is dropped.
@@ -241,6 +243,8 @@ class Gateway:
                                    code="unknown_url")
         if ep.name == "admin":  # its own login: a browser has no Authorization header to send
             return self._answer(flow, await admin.answer(flow, self))
+        if ep.name == "metrics" and cfg.usage.metrics_public:  # Prometheus scrapes without a client key
+            return self._answer(flow, await self.usage.metrics(self.pools))
         key, direct = presented_key(flow.request, browser=ep.name == "page"), None
         if not key_matches(key, self.keys):
             direct = self._direct_account(flow, ep, cfg, key)
@@ -256,7 +260,7 @@ class Gateway:
         elif ep.name == "page":
             self._answer(flow, await local_views.page(flow, self.runtimes))
         elif ep.name == "metrics":
-            self._answer(flow, await self.usage.metrics())
+            self._answer(flow, await self.usage.metrics(self.pools))
         elif ep.name == "pools":
             await self.pool_state.refresh(self.pools)
             self._answer(flow, answers.json_response(200, local_views.pools_view(self.pools)))
@@ -266,7 +270,7 @@ class Gateway:
         elif ep.name == "passthrough":
             await self._passthrough(flow, ep, cfg)
         else:
-            await self._bridge(flow, ep, cfg, direct)
+            await self._bridge(flow, ep, cfg, direct, key_id(key) if key else "")
 
     def _direct_account(self, flow: http.HTTPFlow, ep: Endpoint, cfg: BridgeConfig,
                         key: str | None) -> Account | None:
@@ -288,7 +292,7 @@ class Gateway:
         return account
 
     async def _bridge(self, flow: http.HTTPFlow, ep: Endpoint, cfg: BridgeConfig,
-                      direct: Account | None = None) -> None:
+                      direct: Account | None = None, client_key: str = "") -> None:
         if len(flow.request.raw_content or b"") > cfg.max_body_bytes:
             raise TranslationError(f"Request body exceeds {cfg.max_body_bytes} bytes.", kind="request_too_large")
         raw = flow.request.get_content(strict=False) or b""
@@ -303,9 +307,10 @@ class Gateway:
         ids = ir.Ids(int(time.time()), secrets.token_hex(6))
         if ep.name == "count_tokens":
             return await self._count_tokens(flow, route, body, ids)
+        await self.usage.admit(client_key)  # 429 once the key reached a daily limit
         st = FlowState(ep, route, None, False, None, ids, body.get("stream") is True, body=body, raw=raw,
                        headers=dict(flow.request.headers.items()), started=time.monotonic(), flow=flow,
-                       direct=direct is not None)
+                       direct=direct is not None, client_key=client_key)
         st.record = inspection.Record.of(flow.request)  # the client's request, before it becomes the upstream's
         plan = await self._first_plan(st, route, direct or await self._pick_account(route.provider_name))
         st.adopt(plan)
@@ -604,6 +609,7 @@ class Gateway:
                 from translators.transforms import prompt_tools
 
                 parsed = prompt_tools.parse_response(parsed, st.req, st.ids)
+        st.usage = parsed.usage
         client = codec(st.endpoint.dialect)
         if st.stream:  # asked to stream, the upstream answered whole: stream it anyway
             enc = client.stream_encoder(st.req, st.ids)

@@ -111,6 +111,21 @@ class Failover(Strict):
     budget_seconds: float = Field(60, gt=0, description="no new attempt starts after this long")
 
 
+class DailyLimits(Strict):
+    daily_requests: int | None = Field(None, ge=0, description="requests per client key and UTC day")
+    daily_tokens: int | None = Field(None, ge=0, description="input + output tokens per client key and UTC day")
+
+
+class UsageSettings(DailyLimits):
+    """Usage accounting (addons/usage.py); the limits here apply to every client key."""
+
+    enabled: bool = True
+    path: str = Field("usage.sqlite3", description="SQLite file, relative to the state directory (key_file's)")
+    metrics_public: bool = Field(False, description="serve /metrics without a client key (Prometheus scraping)")
+    key_limits: dict[str, DailyLimits] = Field(
+        default_factory=dict, description="key id (as in /admin/usage) -> limits replacing the defaults")
+
+
 class BridgeConfig(Strict):
     client_keys: list[SecretStr] = Field(default_factory=list)
     key_file: str = "state/client_key"
@@ -134,6 +149,7 @@ class BridgeConfig(Strict):
     redis_url: str | None = Field(
         None, description="redis://, rediss:// or unix:// URL: bridges using the same one share pool state and usage")
     redis_prefix: str = Field("llm-bridge", min_length=1, description="prefix of the bridge's keys in Redis")
+    usage: UsageSettings = Field(default_factory=UsageSettings)
 
     @field_validator("redis_url")
     @classmethod

@@ -21,7 +21,7 @@ class Relay:
     line checked to be JSON (or `[DONE]`). Garbage ends the client's stream with its
     dialect's error event instead of reaching it."""
 
-    __slots__ = ("last", "pending", "done", "error_tail", "ended", "capture")
+    __slots__ = ("last", "pending", "done", "error_tail", "ended", "capture", "usage_first", "usage_last")
 
     MAX_PENDING = 16 * 1024 * 1024
 
@@ -30,6 +30,8 @@ class Relay:
         self.pending = b""
         self.done = self.ended = False
         self.error_tail = error_tail
+        # The first and last events that mention usage (Anthropic splits it over two): for accounting.
+        self.usage_first = self.usage_last = b""
         self.capture: Capture | None = None  # set by addons.inspection when bodies are kept
 
     def __call__(self, data: bytes) -> list[bytes]:
@@ -61,6 +63,8 @@ class Relay:
                 if payload and payload != b"[DONE]" and not _is_json(payload):
                     good = _end_after(ready[:start], b"\n\n")
                     return self._fail(ready[:good], "the upstream sent a malformed event")
+                if b'"usage"' in payload:
+                    self.usage_first, self.usage_last = self.usage_first or payload, payload
             start += len(line) + 1
         return [ready]
 
