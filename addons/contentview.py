@@ -18,6 +18,7 @@ from addons import contentview_render
 SUMMARY = "bridge"
 CLIENT_REQUEST = "bridge_client_request"
 UPSTREAM_ANSWER = "bridge_upstream_answer"
+TOKENS = ("input", "output", "cache_read", "cache_write", "reasoning")
 
 
 class LLMStreamView(Contentview):
@@ -47,10 +48,13 @@ class LLMStreamView(Contentview):
                         _section(f"Upstream request ({upstream or 'provider format'}), as sent upstream",
                                  contentview_render.render(data, upstream, metadata.content_type))]
         else:
+            upstream_answer = bridged.get(UPSTREAM_ANSWER)
             sections = [_section("Bridge", _summary_text(summary)),
-                        _kept("Upstream answer, raw", bridged.get(UPSTREAM_ANSWER)),
+                        _kept("Upstream answer", upstream_answer),
                         _section(f"Client's answer ({client})",
-                                 contentview_render.render(data, client, metadata.content_type))]
+                                 contentview_render.render(data, client, metadata.content_type)),
+                        _section("Upstream answer, raw bytes", str(upstream_answer["body"]))
+                        if upstream_answer and upstream_answer.get("body") else ""]
         return "\n\n".join(s for s in sections if s)
 
 
@@ -91,7 +95,7 @@ def _summary_text(s: dict[str, Any]) -> str:
         f"status:   {s.get('status') if s.get('status') is not None else 'error: ' + str(s.get('error'))}",
     ]
     if s.get("tokens"):
-        lines.append("tokens:   " + ", ".join(f"{k} {v}" for k, v in s["tokens"].items() if v))
+        lines.append("tokens:   " + ", ".join(f"{k} {s['tokens'][k]}" for k in TOKENS if s["tokens"].get(k)))
     lat = s.get("latency_ms") or {}
     if lat:
         lines.append(f"latency:  bridge +{lat.get('added')} ms (request {lat.get('request')} ms, response "

@@ -18,6 +18,7 @@ from translators.sse import SSEParser
 DIALECT_OF_PATH = {"/chat/completions": "openai-chat", "/responses": "openai-responses",
                    "/messages": "anthropic-messages"}
 NO_REQUEST = ir.ChatRequest(model="", messages=())  # decoders only consult the request for tool kinds
+FIELDS = (b"data:", b"event:", b"id:", b"retry:")
 TEXT_CAP = 4000  # one block shown in full up to this many characters
 
 
@@ -32,8 +33,9 @@ def dialect_of_path(path: str) -> str | None:
 def is_sse(data: bytes, content_type: str | None = None) -> bool:
     if content_type and content_type.startswith("text/event-stream"):
         return True
-    head = data.lstrip()[:16]
-    return head.startswith((b"data:", b"event:", b": "))
+    head = data.lstrip()[:6]
+    # a capture may be cut inside its first field name ("eve")
+    return bool(head) and (head.startswith(b":") or any(f.startswith(head) or head.startswith(f) for f in FIELDS))
 
 
 def events(data: bytes) -> list[SSEEvent]:
@@ -174,7 +176,7 @@ def render_answer(resp: ir.ChatResponse, dialect: str, head: str = "") -> str:
     title = " · ".join(p for p in (f"{dialect} answer", head, resp.model and f"model {resp.model}",
                                    resp.id and f"id {resp.id}") if p)
     u = resp.usage
-    tokens = f"tokens: input {u.input} · output {u.output}" + (
+    tokens = "tokens: not reported" if u == ir.Usage() else f"tokens: input {u.input} · output {u.output}" + (
         f" · cache read {u.cache_read}" if u.cache_read else "") + (
         f" · cache write {u.cache_write}" if u.cache_write else "") + (
         f" · reasoning {u.reasoning}" if u.reasoning else "")

@@ -20,6 +20,7 @@ from mitmproxy import http
 from addons import contentview_render
 from addons.contentview import CLIENT_REQUEST
 from addons.contentview import SUMMARY
+from addons.contentview import TOKENS
 from addons.contentview import UPSTREAM_ANSWER
 from addons.contentview import LLMStreamView
 from addons.masking import mask_headers
@@ -147,13 +148,13 @@ def upstream_dialect(st: Any) -> str | None:
 
 
 def _tokens(st: Any, resp: http.Response | None, capture: Capture | None) -> dict[str, int] | None:
-    usage = st.pipeline.usage if st.pipeline is not None else None
+    usage = st.pipeline.usage if st.pipeline is not None else getattr(st, "usage", None)
     if usage is None and resp is not None and resp.status_code < 300:
         body = bytes(capture.client) if capture is not None else resp.raw_content or b""
         usage = contentview_render.usage_of(body, st.endpoint.dialect)
     if usage is None:
         return None
-    return {name: getattr(usage, name) for name in ("input", "output", "cache_read", "cache_write", "reasoning")}
+    return {name: getattr(usage, name) for name in TOKENS}
 
 
 def _latency(flow: http.HTTPFlow, st: Any, record: Record | None,
