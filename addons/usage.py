@@ -34,21 +34,22 @@ MODEL_CALLS = ("chat", "responses", "messages")  # count_tokens and pass-through
 FILTERS = ("client_key", "provider", "account", "model")  # /admin/usage?provider=...&from=...&to=...
 
 
-def store_location(cfg: BridgeConfig, state_dir: Path) -> tuple[str, str] | None:
-    """Where usage goes: Redis when the bridge shares state through it, else a SQLite file."""
+def store_location(cfg: BridgeConfig, state_dir: Path) -> tuple[str, str, str] | None:
+    """Where usage goes: (kind, URL or path, key prefix). Redis when the bridge shares state through it,
+    else a SQLite file in the state directory; None when accounting is off."""
     if not cfg.usage.enabled:
         return None
     if cfg.redis_url:
-        return ("redis", cfg.redis_url)
-    return ("sqlite", str((state_dir / cfg.usage.path).resolve()))
+        return ("redis", cfg.redis_url, cfg.redis_prefix)
+    return ("sqlite", str((state_dir / cfg.usage.path).resolve()), "")
 
 
-def open_store(location: tuple[str, str]) -> UsageStore:
-    kind, where = location
+def open_store(location: tuple[str, str, str]) -> UsageStore:
+    kind, where, prefix = location
     if kind == "redis":
         from addons.usage_redis import RedisUsageStore
 
-        return RedisUsageStore(where)
+        return RedisUsageStore(where, prefix)
     from addons.usage_sqlite import SqliteUsageStore
 
     return SqliteUsageStore(where)
@@ -57,7 +58,7 @@ def open_store(location: tuple[str, str]) -> UsageStore:
 class UsageMeter:
     def __init__(self) -> None:
         self.store: UsageStore | None = None
-        self.location: tuple[str, str] | None = None
+        self.location: tuple[str, str, str] | None = None
         self.settings = UsageSettings()
         self.limiter = DailyLimiter()
 
@@ -68,7 +69,8 @@ class UsageMeter:
             try:
                 store = open_store(location) if location is not None else None
             except Exception as e:  # refused like any bad configuration: at start, or kept on reload
-                raise exceptions.OptionsError(f"usage store {location[1] if location else ''}: {e}") from None
+                where = location[1] if location and location[0] == "sqlite" else "in Redis"  # a URL may hold a password
+                raise exceptions.OptionsError(f"usage store {where}: {e}") from None
             old, self.store, self.location = self.store, store, location
             self.limiter.forget()
             if old is not None:

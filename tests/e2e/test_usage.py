@@ -6,6 +6,7 @@ the client's dialect."""
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 from collections import defaultdict
@@ -48,9 +49,7 @@ class Bridge:
         if kill:  # SIGKILL to mitmdump itself (launch.py's child): no shutdown hook runs
             children = Path(f"/proc/{self.proc.proc.pid}/task/{self.proc.proc.pid}/children").read_text().split()
             assert len(children) == 1, children
-            Path(f"/proc/{children[0]}/cmdline").read_bytes().index(b"mitmdump")
-            import os
-
+            assert b"mitmdump" in Path(f"/proc/{children[0]}/cmdline").read_bytes()
             os.kill(int(children[0]), signal.SIGKILL)
             assert self.proc.proc.wait(10) != 0
         self.proc.stop()
@@ -235,3 +234,20 @@ def test_daily_token_limit(bridge: Bridge) -> None:
     with pytest.raises(anthropic.RateLimitError) as ae:
         an.messages.create(model="anthropic/claude-sonnet-4-5", max_tokens=100, messages=USER)  # type: ignore
     assert "daily limit of 1 tokens" in ae.value.body["error"]["message"]  # type: ignore[index]
+
+
+def test_public_metrics_and_accounting_off(upstreams: Any, tmp_path: Path) -> None:
+    cfg = bridge_config(upstreams)
+    cfg["usage"] = {"enabled": False, "metrics_public": True}
+    b = Bridge(cfg, tmp_path)
+    try:
+        b.openai().chat.completions.create(model="chat/gpt-4.1", messages=USER)  # type: ignore
+        assert b.usage() == {"rows": [], "days": []}
+        r = httpx.get(b.url + "/metrics", timeout=10)  # no key: scraped by Prometheus
+        assert r.status_code == 200
+        samples = parse_metrics(r.text)
+        assert not any(name == "llm_bridge_requests_total" for name, _ in samples)
+        assert samples[("llm_bridge_account_usable", frozenset({("provider", "chat"), ("account", "chat#0")}))] == 1
+        assert not list(tmp_path.rglob("usage.sqlite3"))
+    finally:
+        b.proc.stop()
