@@ -82,11 +82,12 @@ async def answer(flow: http.HTTPFlow, gateway: Any) -> http.Response:
     if path == "/admin" and method in ("GET", "HEAD"):
         return _page(current) if current is not None else _login_page()
     by_header = authorized(flow, gateway)
-    mask_headers(req.headers)  # what mitmweb shows and saves keeps no key
+    refused = method not in ("GET", "HEAD") and not _allowed_change(req, current, by_header)
+    mask_headers(req.headers)  # what mitmweb shows and saves keeps no key (nor CSRF token)
     if not by_header and current is None:
         raise TranslationError("Log in at /admin or send a client key as 'Authorization: Bearer <key>'.",
                                kind="authentication", code="invalid_api_key")
-    if method not in ("GET", "HEAD") and not _allowed_change(req, current, by_header):
+    if refused:
         raise TranslationError("Cross-site or token-less change refused: use the admin page.", kind="permission",
                                code="csrf")
     if path == "/admin/usage" and method == "GET":

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.comments import CommentedSeq
+from ruamel.yaml.scalarbool import ScalarBoolean
 
 from addons.masking import is_secret_header
 from addons.masking import key_id
@@ -133,6 +134,11 @@ def _plain(node: Any) -> Any:
         return {str(k): _plain(v) for k, v in node.items()}
     if isinstance(node, list):
         return [_plain(v) for v in node]
+    if isinstance(node, (bool, ScalarBoolean)):
+        return bool(node)
+    for kind in (str, int, float):  # ruamel's scalar subclasses, which JSON cannot carry
+        if isinstance(node, kind):
+            return kind(node)
     return node
 
 
