@@ -34,6 +34,16 @@ def intercepts_tls(mode: ProxyMode) -> bool:
     return not isinstance(mode, (ReverseMode, DnsMode))
 
 
+def modes_intercept(args: Sequence[str]) -> bool:
+    return any(intercepts_tls(m) for m in modes(args))
+
+
+def proxy_hint(args: Sequence[str], port: str) -> str:
+    """How a tool uses the bridge as its HTTPS proxy (for the demo's start-up line)."""
+    return (f"intercepting proxy: HTTPS_PROXY=http://127.0.0.1:{port} "
+            f"SSL_CERT_FILE={option_set(args, 'confdir')}/mitmproxy-ca-cert.pem")
+
+
 def option_set(args: Sequence[str], name: str) -> str | None:
     """The value of `--set name=value` (the last one), or None."""
     value = None

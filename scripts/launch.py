@@ -24,10 +24,13 @@ sys.path.insert(0, str(ROOT))
 from addons.settings import ConfigError  # noqa: E402
 from addons.settings import load  # noqa: E402
 from scripts.interception import interception_args  # noqa: E402
+from scripts.interception import modes_intercept  # noqa: E402
+from scripts.interception import proxy_hint  # noqa: E402
 
 DEMO_KEY = "sk-demo"
 DEMO_UPSTREAM_KEY = "sk-emulated-upstream"
 EMULATED = ("openai", "openai-chat", "anthropic", "openai-responses")
+WEB_COLUMNS = ("icon", "method", "path", "status", "size", "time", "comment")  # comment: the bridge's summary
 
 
 def main(argv: list[str]) -> int:
@@ -129,7 +132,10 @@ def run_mitmdump(config: str | None, cfg: object, rest: list[str], web: bool, de
     if not opts & {"-p", "--listen-port"}:
         cmd += ["--listen-port", "8080"]
     cmd += ["--set", "connection_strategy=lazy"]
-    cmd += interception_args(rest, getattr(cfg, "intercept_hosts", []))
+    if web and not any(a.startswith("web_columns=") for a in rest):
+        cmd += [arg for col in WEB_COLUMNS for arg in ("--set", f"web_columns={col}")]
+    intercepting = interception_args(rest, getattr(cfg, "intercept_hosts", []))
+    cmd += intercepting
     if config:
         cmd += ["--set", f"bridge_config={config}"]
     cmd += rest
@@ -138,6 +144,8 @@ def run_mitmdump(config: str | None, cfg: object, rest: list[str], web: bool, de
             rest[rest.index("--listen-port") + 1] if "--listen-port" in rest else "8080")
         print(f"demo: bridge on http://127.0.0.1:{port}/v1, client key {DEMO_KEY}; emulated upstreams; "
               f"try: curl http://127.0.0.1:{port}/v1/models -H 'Authorization: Bearer {DEMO_KEY}'", flush=True)
+        if modes_intercept(rest):
+            print(f"demo: {proxy_hint([*intercepting, *rest], port)}, API key {DEMO_KEY}", flush=True)
     proc = subprocess.Popen(cmd, cwd=ROOT)
     signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
     try:
