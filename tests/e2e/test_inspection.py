@@ -21,6 +21,8 @@ from tests.e2e.conftest import bridge_config
 from tests.harness import CLIENT_KEY
 from tests.harness import UPSTREAM_KEY
 from tests.harness import BridgeProcess
+from tests.harness import free_port
+from tests.harness import wait_listening
 
 WEATHER = {"name": "get_weather", "description": "Weather of a city",
            "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
@@ -193,3 +195,33 @@ def test_capture_is_capped_and_the_client_still_gets_everything(upstreams: Any, 
         assert flow.metadata["bridge_client_request"]["kept"] == 0
     # the summary does not depend on what was kept
     assert flow.metadata["bridge"]["tokens"]["output"] > 0 and flow.comment
+
+
+def test_mitmweb_shows_the_bridge_summary(upstreams: Any, tmp_path: Path) -> None:
+    """`scripts/bridge --mitmweb`: mitmweb runs the bridge; its web API lists the flow with the bridge's
+    comment (a column of the flow list by default) and opens its answer on the "LLM stream" view."""
+    web_port, password = free_port(), "inspection-web-password"
+    bridge = BridgeProcess(bridge_config(upstreams), tmp_path, "--mitmweb", "--set", f"web_port={web_port}",
+                           "--set", "web_open_browser=false", "--set", f"web_password={password}")
+    try:
+        wait_listening(web_port, bridge.proc)
+        oc = openai.OpenAI(base_url=bridge.url + "/v1", api_key=CLIENT_KEY, max_retries=0, timeout=30)
+        oc.chat.completions.create(model="anthropic/claude-sonnet-4-5",
+                                   messages=[{"role": "user", "content": "Say ACC-INSPWEB"}])
+        web = httpx.Client(base_url=f"http://127.0.0.1:{web_port}", timeout=10,
+                           headers={"Authorization": f"Bearer {password}"})
+        assert "comment" in web.get("/options").json()["web_columns"]["value"]
+        (flow,) = web.get("/flows").json()
+        assert flow["comment"].startswith("chat anthropic/claude-sonnet-4-5 → anthropic/claude-sonnet-4-5 · "
+                                          "anthropic#0 · 200 · ")
+        assert flow["request"]["path"] == "/v1/messages"  # the upstream request
+        view = web.get(f"/flows/{flow['id']}/response/content/auto.json").json()
+        assert view["view_name"] == "LLM stream"
+        assert "━━ Bridge ━━" in view["text"] and "[assistant] ACK ACC-INSPWEB" in view["text"]
+        view = web.get(f"/flows/{flow['id']}/request/content/auto.json").json()
+        assert "POST /v1/chat/completions" in view["text"] and "[user] Say ACC-INSPWEB" in view["text"]
+        # the web UI is protected: no cookie of an earlier login, a wrong password
+        assert httpx.get(f"http://127.0.0.1:{web_port}/flows", headers={"Authorization": "Bearer wrong"},
+                         timeout=10).status_code == 403
+    finally:
+        bridge.stop()
