@@ -161,3 +161,19 @@ def test_an_unreachable_redis_never_fails_a_request(scenario: Any, two_bridges: 
     for proc in (p1, p2):
         assert proc.output().count("does not answer") >= 1, "the operator is told that Redis is away"
         assert proc.output().count("account pools are this process's own") == 1, "once, not per request"
+
+
+def test_usage_from_both_processes_lands_in_one_report(
+        scenario: Any, two_bridges: Any, redis_server: RedisServer) -> None:  # noqa: F811
+    p1, p2 = two_bridges(config(scenario, redis_server.db(3)))
+    for i, proc in enumerate((p1, p2, p2)):  # not streamed: usage is recorded before the answer leaves
+        assert ask(proc, f"ACC-SCALE05{i:02d}") == f"ACK ACC-SCALE05{i:02d}"
+    assert keys_seen(scenario) == ["a", "b", "a"]
+    for proc in (p1, p2):
+        r = httpx.get(proc.url + "/admin/usage", headers=HEADERS, timeout=10)
+        assert r.status_code == 200
+        report = r.json()
+        assert [d["requests"] for d in report["days"]] == [3]
+        per_account = {row["account"]: row["requests"] for row in report["rows"]}
+        assert per_account == {"a": 2, "b": 1}
+        assert all(row["input_tokens"] > 0 and row["provider"] == "pool" for row in report["rows"])
