@@ -130,6 +130,11 @@ def calls(b: Bridge) -> Seen:
         oa.chat.completions.create(model="flaky/gpt-4.1", messages=USER,  # type: ignore
                                    extra_headers={"x-emulator-fault": "500"})
     add(seen, "flaky", "flaky/gpt-4.1", 0, 0, errors=1)
+    with pytest.raises(openai.APIError):  # the stream breaks off after its first event
+        for _ in oa.chat.completions.create(model="flaky/gpt-4.1", messages=USER, stream=True,  # type: ignore
+                                            extra_headers={"x-emulator-fault": "reset"}):
+            pass
+    add(seen, "flaky", "flaky/gpt-4.1", 0, 0, errors=1)
     return seen
 
 
