@@ -91,7 +91,7 @@ async def answer(flow: http.HTTPFlow, gateway: Any) -> http.Response:
         raise TranslationError("Cross-site or token-less change refused: use the admin page.", kind="permission",
                                code="csrf")
     if path == "/admin/usage" and method == "GET":
-        return answers.json_response(200, await gateway.usage.report())
+        return answers.json_response(200, await gateway.usage.report(dict(req.query.items())))  # ?provider=&from=...
     if path == "/admin/api/pools" and method == "GET":
         return answers.json_response(200, await _pools(gateway))
     if path == "/admin/api/config" and method == "GET":

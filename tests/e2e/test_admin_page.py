@@ -131,6 +131,9 @@ def test_log_in_add_an_account_and_see_it_used(browser: Any, bridge: BridgeProce
     page.reload()
     page.wait_for_selector('tr[data-account="fresh"] td.uses:text-is("1")')
     assert page.text_content('tr[data-account="fresh"] td.usable') == "yes"
+    bar = page.wait_for_selector("#usage-svg rect.requests")  # today's calls: the refused one and the answered
+    assert bar.text_content().startswith(bar.get_attribute("data-day") + ": 2 requests")
+    assert page.locator("#usage-rows tbody tr").count() >= 1
     assert_masked(page.content())
 
 
