@@ -23,6 +23,9 @@ from addons.masking import key_id
 from tests.e2e.conftest import bridge_config
 from tests.harness import CLIENT_KEY
 from tests.harness import BridgeProcess
+from tests.redis_server import RedisServer
+from tests.redis_server import available
+from tests.redis_server import redis_server  # noqa: F401
 
 REQUEST_CAPPED = "sk-test-capped-requests-0002"
 TOKEN_CAPPED = "sk-test-capped-tokens-0003"
@@ -253,6 +256,23 @@ def test_public_metrics_and_accounting_off(upstreams: Any, tmp_path: Path) -> No
         samples = parse_metrics(r.text)
         assert not any(name == "llm_bridge_requests_total" for name, _ in samples)
         assert samples[("llm_bridge_account_usable", frozenset({("provider", "chat"), ("account", "chat#0")}))] == 1
+        assert not list(tmp_path.rglob("usage.sqlite3"))
+    finally:
+        b.proc.stop()
+
+
+@pytest.mark.skipif(not available(), reason="redis-server is not installed")
+def test_usage_goes_to_redis_when_configured(upstreams: Any, tmp_path: Path,
+                                             redis_server: RedisServer) -> None:  # noqa: F811
+    cfg = bridge_config(upstreams)
+    cfg.update(redis_url=redis_server.db(5), redis_prefix="usage-e2e")
+    b = Bridge(cfg, tmp_path)
+    try:
+        r = b.openai().chat.completions.create(model="chat/gpt-4.1", messages=USER)  # type: ignore
+        assert r.usage is not None
+        row = mine(b.usage())[("chat", "chat#0", "chat/gpt-4.1")]
+        assert (row["requests"], row["input_tokens"], row["output_tokens"]) == (
+            1, r.usage.prompt_tokens, r.usage.completion_tokens)
         assert not list(tmp_path.rglob("usage.sqlite3"))
     finally:
         b.proc.stop()
