@@ -244,6 +244,7 @@ class Gateway:
         if ep.name == "admin":  # its own login: a browser has no Authorization header to send
             return self._answer(flow, await admin.answer(flow, self))
         if ep.name == "metrics" and cfg.usage.metrics_public:  # Prometheus scrapes without a client key
+            await self.pool_state.refresh(self.pools)
             return self._answer(flow, await self.usage.metrics(self.pools))
         key, direct = presented_key(flow.request, browser=ep.name == "page"), None
         if not key_matches(key, self.keys):
@@ -260,6 +261,7 @@ class Gateway:
         elif ep.name == "page":
             self._answer(flow, await local_views.page(flow, self.runtimes))
         elif ep.name == "metrics":
+            await self.pool_state.refresh(self.pools)
             self._answer(flow, await self.usage.metrics(self.pools))
         elif ep.name == "pools":
             await self.pool_state.refresh(self.pools)

@@ -114,6 +114,9 @@ def test_a_cooldown_set_through_one_process_is_honoured_by_the_other(
     scenario.key_faults[KEY_A] = "429"
     assert ask(p1, "ACC-SCALE0001") == "ACK ACC-SCALE0001"
     assert keys_seen(scenario) == ["a", "b"], "account a answered 429, account b served the request"
+    metrics = httpx.get(p2.url + "/metrics", headers=HEADERS, timeout=10).text  # p2 has served nothing yet
+    assert 'llm_bridge_account_usable{provider="pool",account="a"} 0' in metrics
+    assert 'llm_bridge_account_usable{provider="pool",account="b"} 1' in metrics
     scenario.requests.clear()
     for i in range(4):
         assert ask(p2, f"ACC-SCALE010{i}", stream=i % 2 == 1) == f"ACK ACC-SCALE010{i}"
