@@ -116,3 +116,35 @@ def test_store_location(tmp_path: Path) -> None:
     assert store_location(BridgeConfig(usage={"enabled": False}), tmp_path) is None
     assert store_location(BridgeConfig(redis_url="redis://127.0.0.1:1/0"), tmp_path) == (
         "redis", "redis://127.0.0.1:1/0", "llm-bridge")
+
+
+def test_configure_keeps_the_store_until_its_location_changes(tmp_path: Path) -> None:
+    async def run() -> None:
+        meter = UsageMeter()
+        meter.configure(BridgeConfig(), tmp_path)
+        first = meter.store
+        assert isinstance(first, SqliteUsageStore)
+        meter.configure(BridgeConfig(usage={"daily_requests": 5}), tmp_path)  # limits change, store stays
+        assert meter.store is first and meter.limiter.settings.daily_requests == 5
+        meter.configure(BridgeConfig(usage={"path": "other.sqlite3"}), tmp_path)
+        assert isinstance(meter.store, SqliteUsageStore) and meter.store.path == tmp_path / "other.sqlite3"
+        for _ in range(100):  # the old store closes in a task of its own
+            if first._db is None:
+                break
+            await asyncio.sleep(0.01)
+        assert first._db is None
+        meter.configure(BridgeConfig(usage={"enabled": False}), tmp_path)
+        assert meter.store is None
+        await meter.admit("any")  # nothing counted, nothing refused
+
+    asyncio.run(run())
+
+
+def test_unusable_store_refuses_the_configuration(tmp_path: Path) -> None:
+    from mitmproxy import exceptions
+
+    (tmp_path / "file").write_text("")
+    meter = UsageMeter()
+    with pytest.raises(exceptions.OptionsError, match="usage store"):
+        meter.configure(BridgeConfig(usage={"path": "file/usage.sqlite3"}), tmp_path)
+    assert meter.store is None
