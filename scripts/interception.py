@@ -16,7 +16,9 @@ from mitmproxy.proxy.mode_specs import WireGuardMode
 
 from addons.atomicfile import write_atomic
 
-CERTS = Path(__file__).resolve().parent.parent / "certs"
+ROOT = Path(__file__).resolve().parent.parent
+CERTS = ROOT / "certs"
+WIREGUARD_CLIENT_ADDON = ROOT / "addons" / "wireguard_client.py"
 
 
 def modes(args: Sequence[str]) -> list[ProxyMode]:
@@ -73,8 +75,9 @@ def ensure_wireguard_keys(path: Path) -> None:
     write_atomic(path, json.dumps(keys, indent=4), backup=False)
 
 
-def interception_args(args: Sequence[str], intercept_hosts: Sequence[str]) -> list[str]:
-    """Extra mitmdump arguments for the modes in `args`: none in reverse-only mode."""
+def interception_args(args: Sequence[str], intercept_hosts: Sequence[str], scripts: bool = True) -> list[str]:
+    """Extra mitmdump arguments for the modes in `args`: none in reverse-only mode. `scripts`: whether
+    extra addon scripts may be loaded (not in the lean entry point)."""
     found = modes(args)
     if not any(intercepts_tls(m) for m in found):
         return []
@@ -89,8 +92,9 @@ def interception_args(args: Sequence[str], intercept_hosts: Sequence[str]) -> li
         a in ("--allow-hosts", "--ignore-hosts") for a in args)
     if intercept_hosts and not user_filters and not any(isinstance(m, ReverseMode) for m in found):
         extra += ["--allow-hosts", allow_hosts_regex(intercept_hosts)]
-    for m in found:
-        if isinstance(m, WireGuardMode):
-            ensure_wireguard_keys(Path(m.data).expanduser() if m.data else Path(confdir).expanduser() /
-                                  "wireguard.conf")
+    wireguard = [m for m in found if isinstance(m, WireGuardMode)]
+    for m in wireguard:
+        ensure_wireguard_keys(Path(m.data).expanduser() if m.data else Path(confdir).expanduser() / "wireguard.conf")
+    if wireguard and scripts:
+        extra += ["-s", str(WIREGUARD_CLIENT_ADDON)]
     return extra

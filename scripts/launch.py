@@ -31,7 +31,6 @@ DEMO_KEY = "sk-demo"
 DEMO_UPSTREAM_KEY = "sk-emulated-upstream"
 EMULATED = ("openai", "openai-chat", "anthropic", "openai-responses")
 WEB_COLUMNS = ("icon", "method", "path", "status", "size", "time", "comment")  # comment: the bridge's summary
-WEB_COLUMNS = ("icon", "method", "path", "status", "size", "time", "comment")  # comment: the bridge's summary
 
 
 def main(argv: list[str]) -> int:
@@ -135,9 +134,7 @@ def run_mitmdump(config: str | None, cfg: object, rest: list[str], web: bool, de
     cmd += ["--set", "connection_strategy=lazy"]
     if web and not any(a.startswith("web_columns=") for a in rest):
         cmd += [arg for col in WEB_COLUMNS for arg in ("--set", f"web_columns={col}")]
-    if web and not any(a.startswith("web_columns=") for a in rest):
-        cmd += [arg for col in WEB_COLUMNS for arg in ("--set", f"web_columns={col}")]
-    intercepting = interception_args(rest, getattr(cfg, "intercept_hosts", []))
+    intercepting = interception_args(rest, getattr(cfg, "intercept_hosts", []), scripts=not lean)
     cmd += intercepting
     if config:
         cmd += ["--set", f"bridge_config={config}"]

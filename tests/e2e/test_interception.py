@@ -286,6 +286,16 @@ def test_launch_defaults_for_intercepting_modes() -> None:
     assert interception_args(["-m", "transparent", "--allow-hosts", "x"], ["a.b"]) == ["--set", f"confdir={CERTS}"]
 
 
+def test_launch_in_wireguard_mode_makes_owner_only_keys_and_loads_the_client_conf_addon(tmp_path: Path) -> None:
+    args = ["--mode", "wireguard@51999", "--set", f"confdir={tmp_path}"]
+    assert interception_args(args, ["a.b"]) == [
+        "--allow-hosts", r"^(a\.b):\d+$", "-s", str(ROOT / "addons" / "wireguard_client.py")]
+    assert (tmp_path / "wireguard.conf").stat().st_mode & 0o777 == 0o600
+    keys = (tmp_path / "wireguard.conf").read_text()
+    assert interception_args(args, ["a.b"], scripts=False) == ["--allow-hosts", r"^(a\.b):\d+$"]  # lean entry
+    assert (tmp_path / "wireguard.conf").read_text() == keys  # made once, then kept
+
+
 # ---------------------------------------------------------------- WireGuard and local modes
 
 
@@ -317,12 +327,19 @@ def test_wireguard_mode_listens_and_writes_the_client_configuration(upstreams: A
     proc = BridgeProcess(bridge_config(upstreams), tmp_path_factory.mktemp("wg-run"), "--mode", "regular",
                          "--mode", f"wireguard@{udp}", "--set", f"confdir={confdir}")
     try:
-        out = wait_for(proc, "[Interface]")
+        out = wait_for(proc, "WireGuard client configuration:")
         assert proc.proc.poll() is None, out
         keys = json.loads((confdir / "wireguard.conf").read_text())
         assert (confdir / "wireguard.conf").stat().st_mode & 0o777 == 0o600  # private keys
-        assert f"PublicKey = {mitmproxy_rs.wireguard.pubkey(keys['server_key'])}" in out
-        assert f"Endpoint = 127.0.0.1:{udp}" in out
+        client = confdir / f"wireguard-client-{udp}.conf"
+        assert client.stat().st_mode & 0o777 == 0o600
+        conf = client.read_text()
+        assert conf.startswith("[Interface]") and f"PrivateKey = {keys['client_key']}\n" in conf
+        assert f"PublicKey = {mitmproxy_rs.wireguard.pubkey(keys['server_key'])}\n" in conf
+        assert f"Endpoint = 127.0.0.1:{udp}" in conf
+        assert f"WireGuard client configuration: {client}" in out
+        assert keys["client_key"] not in out and f"PrivateKey = {keys['client_key'][:4]}***(len=" in out
+        assert keys["server_key"] not in out
         assert udp_port_taken(udp)
         assert (confdir / "mitmproxy-ca-cert.pem").exists()
     finally:
