@@ -74,16 +74,15 @@ def _cross_site(request: http.Request) -> bool:
 async def answer(flow: http.HTTPFlow, gateway: Any) -> http.Response:
     req = flow.request
     path, method = req.path.split("?", 1)[0].rstrip("/"), req.method
+    token, current, by_header = req.cookies.get(COOKIE, ""), session(flow, gateway), authorized(flow, gateway)
+    refused = method not in ("GET", "HEAD") and not _allowed_change(req, current, by_header)
+    mask_headers(req.headers)  # what mitmweb shows and saves keeps no key, session or CSRF token
     if path == "/admin/login" and method == "POST":
         return _login(flow, gateway)
     if path == "/admin/logout":
-        return _logout(flow)
-    current = session(flow, gateway)
+        return _logout(token)
     if path == "/admin" and method in ("GET", "HEAD"):
         return _page(current) if current is not None else _login_page()
-    by_header = authorized(flow, gateway)
-    refused = method not in ("GET", "HEAD") and not _allowed_change(req, current, by_header)
-    mask_headers(req.headers)  # what mitmweb shows and saves keeps no key (nor CSRF token)
     if not by_header and current is None:
         raise TranslationError("Log in at /admin or send a client key as 'Authorization: Bearer <key>'.",
                                kind="authentication", code="invalid_api_key")
@@ -136,8 +135,8 @@ def _login(flow: http.HTTPFlow, gateway: Any) -> http.Response:
         "set-cookie": f"{COOKIE}={token}; Path=/admin; HttpOnly; SameSite=Strict; Max-Age={SESSION_SECONDS}{secure}"})
 
 
-def _logout(flow: http.HTTPFlow) -> http.Response:
-    SESSIONS.pop(flow.request.cookies.get(COOKIE, ""), None)
+def _logout(token: str) -> http.Response:
+    SESSIONS.pop(token, None)
     return http.Response.make(303, b"", {"location": "/admin", "cache-control": "no-store",
                                          "set-cookie": f"{COOKIE}=; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=0"})
 

@@ -249,3 +249,24 @@ def test_the_demo_can_be_administered(demo_bridge: BridgeProcess) -> None:
         view = http.get("/admin/api/config").json()
         assert view["editable"] and view["file"].endswith("config.yaml")
         assert "sk-demo" not in json.dumps(view) and "local" in view["config"]["providers"]
+
+
+def test_saved_flows_keep_no_key(emu: Ports, tmp_path: Path) -> None:
+    flows = tmp_path / "flows.mitm"
+    bridge = BridgeProcess(config(emu), tmp_path, "-w", str(flows))
+    try:
+        http, csrf = session(bridge)
+        try:
+            edit = http.get("/admin/api/config").json()["config"]
+            edit["providers"]["pool"]["accounts"].append({"name": "fresh", "api_key": NEW_KEY})
+            assert http.put("/admin/api/config", json=edit, headers={"x-csrf-token": csrf}).status_code == 200
+        finally:
+            http.close()
+        assert httpx.get(bridge.url + "/admin/api/pools", headers=HEADERS).status_code == 200
+    finally:
+        bridge.stop()
+    assert NEW_KEY in (tmp_path / "config.yaml").read_text()
+    saved = flows.read_bytes()
+    assert b"/admin/api/config" in saved and b"/admin/login" in saved
+    for secret in SECRETS:
+        assert secret.encode() not in saved
