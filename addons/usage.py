@@ -136,6 +136,8 @@ def failed(flow: http.HTTPFlow, st: Any) -> bool:
         return True
     if flow.error is not None and resp.stream:
         return True
+    if st.pipeline is not None and st.pipeline.failed:  # an error event ended the translated stream
+        return True
     return isinstance(st.relay, Relay) and st.relay.done
 
 

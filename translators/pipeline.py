@@ -39,6 +39,7 @@ class StreamPipeline:
         self.transforms = tuple(transforms)
         self.usage = ir.Usage()
         self.ended = False
+        self.failed = False  # an error event reached the client (usage accounting counts it)
         self._sniffed = False  # the body's first non-blank byte has been seen
         self._bare: bytearray | None = None  # a bare JSON body, kept whole
 
@@ -104,5 +105,7 @@ class StreamPipeline:
         for e in events:
             if isinstance(e, (ir.MessageDelta, ir.MessageStart)) and e.usage is not None:
                 self.usage = self.usage.merged(e.usage)
+            elif isinstance(e, ir.StreamError):
+                self.failed = True
             chunks += self.encoder.feed(e)
         return chunks

@@ -138,6 +138,11 @@ def calls(b: Bridge) -> Seen:
                                             extra_headers={"x-emulator-fault": "reset"}):
             pass
     add(seen, "flaky", "flaky/gpt-4.1", 0, 0, errors=1)
+    with pytest.raises(anthropic.APIStatusError):  # translated: garbage after the first event
+        with an.messages.stream(model="flaky/gpt-4.1", max_tokens=100, messages=USER,  # type: ignore
+                                extra_headers={"x-emulator-fault": "garbage"}) as s:
+            s.get_final_message()
+    add(seen, "flaky", "flaky/gpt-4.1", 0, 0, errors=1)
     return seen
 
 
