@@ -10,7 +10,6 @@ Keys (P = redis_prefix, N = provider, A = account_id):
 from __future__ import annotations
 
 import json
-import logging
 import time
 
 from addons.masking import key_id
@@ -18,12 +17,8 @@ from addons.pool import DEFAULT_COOLDOWN
 from addons.pool import Account
 from addons.pool import Pool
 from addons.redisclient import ERRORS as REDIS_ERRORS
+from addons.redisclient import Outage
 from addons.redisclient import connect
-from addons.redisclient import where
-
-logger = logging.getLogger(__name__)
-
-RETRY_SECONDS = 5.0  # after Redis failed, requests do not wait on it again before this
 
 
 def account_id(acc: Account) -> str:
@@ -42,8 +37,7 @@ class PoolState:
     def __init__(self, url: str | None = None, prefix: str = "llm-bridge") -> None:
         self.url, self.prefix = url, prefix
         self.redis = connect(url) if url else None
-        self._retry_at = 0.0  # monotonic; Redis is not asked before this after a failure
-        self._down = False
+        self.outage = Outage(str(url), "account pools are this process's own")
 
     def serves(self, url: str | None, prefix: str) -> bool:
         return (self.url, self.prefix) == (url, prefix)
@@ -54,9 +48,9 @@ class PoolState:
             try:
                 acc = await self._shared_pick(pool, exclude)
             except REDIS_ERRORS as e:
-                self._failed(e)
+                self.outage.failed(e)
             else:
-                self._answered()
+                self.outage.answered()
                 return acc
         return pool.pick(time.monotonic(), exclude)
 
@@ -71,9 +65,9 @@ class PoolState:
                 p.hincrby(self._key("acct", acc), "failures", 1)
                 await p.execute()
         except REDIS_ERRORS as e:
-            self._failed(e)
+            self.outage.failed(e)
         else:
-            self._answered()
+            self.outage.answered()
 
     async def succeeded(self, pool: Pool, acc: Account) -> None:
         had_failures = acc.failures
@@ -83,9 +77,9 @@ class PoolState:
         try:
             await self.redis.hset(self._key("acct", acc), "failures", 0)
         except REDIS_ERRORS as e:
-            self._failed(e)
+            self.outage.failed(e)
         else:
-            self._answered()
+            self.outage.answered()
 
     async def refresh(self, pools: dict[str, Pool]) -> None:
         """Bring the local accounts up to the shared state, before they are shown to an operator."""
@@ -99,9 +93,9 @@ class PoolState:
                     p.hmget(self._key("acct", a), "failures", "uses")
                 ends, *counters = await p.execute()
         except REDIS_ERRORS as e:
-            self._failed(e)
+            self.outage.failed(e)
             return
-        self._answered()
+        self.outage.answered()
         self._mirror(accounts, ends)
         for a, (failures, uses) in zip(accounts, counters):
             a.failures, a.uses = int(failures or 0), int(uses or 0)
@@ -140,16 +134,4 @@ class PoolState:
         return f"{self.prefix}:{kind}:{acc.provider}:{account_id(acc)}"
 
     def _live(self) -> bool:
-        return self.redis is not None and time.monotonic() >= self._retry_at
-
-    def _failed(self, e: BaseException) -> None:
-        self._retry_at = time.monotonic() + RETRY_SECONDS
-        if not self._down:
-            self._down = True
-            logger.warning("Redis at %s does not answer (%s): account pools are this process's own until it does",
-                           where(str(self.url)), e)
-
-    def _answered(self) -> None:
-        if self._down:
-            self._down = False
-            logger.warning("Redis at %s answers again: account pools are shared", where(str(self.url)))
+        return self.redis is not None and self.outage.live()

@@ -12,18 +12,15 @@ next one that can (bounded): accounting never fails a client's request."""
 from __future__ import annotations
 
 import json
-import logging
 from collections import deque
 
 from addons.redisclient import ERRORS as REDIS_ERRORS
+from addons.redisclient import Outage
 from addons.redisclient import connect
-from addons.redisclient import where
 from addons.usage_store import COUNTERS
 from addons.usage_store import GROUP
 from addons.usage_store import UsageRecord
 from addons.usage_store import UsageStore
-
-logger = logging.getLogger(__name__)
 
 PENDING_MAX = 10_000  # records held while Redis is away; the oldest go first beyond this
 
@@ -33,7 +30,7 @@ class RedisUsageStore(UsageStore):
         self.url, self.prefix = url, prefix
         self.redis = connect(url)
         self.pending: deque[UsageRecord] = deque(maxlen=PENDING_MAX)
-        self._down = False
+        self.outage = Outage(url, "usage is held in memory")
 
     def _group_key(self, group: str) -> str:
         return f"{self.prefix}:usage:g:{group}"
@@ -43,6 +40,8 @@ class RedisUsageStore(UsageStore):
 
     async def add(self, rec: UsageRecord) -> None:
         self.pending.append(rec)
+        if not self.outage.live():
+            return
         try:
             async with self.redis.pipeline(transaction=True) as p:  # one record lands whole or not at all
                 for r in self.pending:
@@ -54,15 +53,10 @@ class RedisUsageStore(UsageStore):
                     p.hincrby(self._day_key(r.client_key, r.day), "tokens", r.input_tokens + r.output_tokens)
                 await p.execute()
         except REDIS_ERRORS as e:
-            if not self._down:
-                self._down = True
-                logger.warning("Redis at %s does not answer (%s): usage is held in memory until it does",
-                               where(self.url), e)
+            self.outage.failed(e)
             return
         self.pending.clear()
-        if self._down:
-            self._down = False
-            logger.warning("Redis at %s answers again: usage held in memory was written", where(self.url))
+        self.outage.answered()
 
     async def rows(self) -> list[dict[str, int | str]]:
         groups = sorted(g.decode() for g in await self.redis.smembers(f"{self.prefix}:usage:groups"))
@@ -76,10 +70,14 @@ class RedisUsageStore(UsageStore):
     async def day_totals(self, client_key: str, day: str) -> tuple[int, int]:
         held = [r for r in self.pending if r.client_key == client_key and r.day == day]
         requests, tokens = sum(r.requests for r in held), sum(r.input_tokens + r.output_tokens for r in held)
+        if not self.outage.live():
+            return requests, tokens  # what this process knows: limits keep working, if less strictly
         try:
             stored = await self.redis.hmget(self._day_key(client_key, day), "requests", "tokens")
-        except REDIS_ERRORS:
-            return requests, tokens  # what this process knows: limits keep working, if less strictly
+        except REDIS_ERRORS as e:
+            self.outage.failed(e)
+            return requests, tokens
+        self.outage.answered()
         return requests + int(stored[0] or 0), tokens + int(stored[1] or 0)
 
     async def close(self) -> None:

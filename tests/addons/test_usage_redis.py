@@ -65,8 +65,10 @@ async def test_records_added_while_redis_is_away_are_written_when_it_is_back(tmp
     server = None
     try:
         await store.add(rec(input_tokens=3, output_tokens=2))  # nothing listens: no error for the caller
+        assert not store.outage.live(), "Redis is not asked again at once"
         assert await store.day_totals("sk-a…00000001", "2026-12-06") == (1, 5), "held records still count"
         server = RedisServer(tmp_path, port)
+        store.outage.retry_at = 0.0  # as when RETRY_SECONDS have passed since the failure
         await store.add(rec(input_tokens=1))
         assert [(r["requests"], r["input_tokens"]) for r in await store.rows()] == [(2, 4)]
         assert await store.day_totals("sk-a…00000001", "2026-12-06") == (2, 6)
