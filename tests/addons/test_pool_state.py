@@ -5,6 +5,7 @@ without Redis, or with one that does not answer, the local Pool decides exactly 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -72,3 +73,26 @@ async def test_without_redis_the_local_pool_decides() -> None:
             assert [(await state.pick(shared)).label for _ in range(3)] == ["y"] * 3  # type: ignore[union-attr]
         finally:
             await state.close()
+
+
+async def test_shared_again_once_redis_answers(tmp_path: Path) -> None:
+    port = free_port()
+    state, other = PoolState(f"redis://127.0.0.1:{port}/0", "t"), PoolState(f"redis://127.0.0.1:{port}/0", "t")
+    mine, theirs = pool("x", "y"), pool("x", "y")
+    server = None
+    try:
+        await state.cooldown(mine, mine.accounts[0], 30)  # nothing listens: cooled locally only
+        assert state.outage.down and not state.outage.live()
+        server = RedisServer(tmp_path, port)
+        assert (await state.pick(mine)).label == "y", "still local: Redis is not asked again at once"  # type: ignore[union-attr]
+        state.outage.retry_at = 0.0  # as when RETRY_SECONDS have passed
+        await state.cooldown(mine, mine.accounts[1], 30)
+        assert not state.outage.down
+        await other.refresh({"p": theirs})
+        assert [a.cooling_until > time.monotonic() for a in theirs.accounts] == [False, True], \
+            "only what happened while Redis answered is shared"
+    finally:
+        await state.close()
+        await other.close()
+        if server is not None:
+            server.stop()
