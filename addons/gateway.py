@@ -163,6 +163,9 @@ class Gateway:
                 asyncio_utils.create_task(old.close(), name="bridge-redis-close", keep_ref=True)
         self.runtimes = runtimes
 
+    async def done(self) -> None:
+        await self.usage.close()  # at shutdown: the store ends cleanly (SQLite checkpoints its WAL)
+
     def running(self) -> None:
         # Reverse mode would connect to its target before any hook could re-route (design note 3.3).
         if ctx.options.connection_strategy != "lazy":

@@ -77,6 +77,11 @@ class UsageMeter:
                 asyncio_utils.create_task(old.close(), name="bridge-usage-close", keep_ref=True)
         self.settings = self.limiter.settings = cfg.usage
 
+    async def close(self) -> None:
+        store, self.store, self.location = self.store, None, None
+        if store is not None:
+            await store.close()
+
     async def admit(self, client_key: str, now: datetime | None = None) -> None:
         """Raises TranslationError (429) when the key reached a daily limit."""
         if self.store is not None:
