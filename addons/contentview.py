@@ -3,17 +3,26 @@ dialects, whole or streamed, as readable messages (role, text, tool calls, usage
 
 On a bridged flow it tells the whole story of the side shown: for the request, the client's original
 request and the translated upstream request; for the answer, the bridge's summary, the raw upstream
-answer and what the client got (from what addons.inspection kept in flow.metadata)."""
+answer and what the client got (from what addons.inspection kept in flow.metadata).
+
+The bridge registers it; for saved flows alone: `mitmweb -r flows.mitm -s addons/contentview.py`."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import Any
 
+from mitmproxy import contentviews
 from mitmproxy import http
 from mitmproxy.contentviews import Contentview
 from mitmproxy.contentviews import Metadata
 
-from addons import contentview_render
+_root = str(Path(__file__).resolve().parent.parent)
+if _root not in sys.path:  # loaded as a script (-s), mitmproxy adds only this file's folder
+    sys.path.insert(0, _root)
+
+from addons import contentview_render  # noqa: E402
 
 SUMMARY = "bridge"
 CLIENT_REQUEST = "bridge_client_request"
@@ -102,3 +111,8 @@ def _summary_text(s: dict[str, Any]) -> str:
                      f"{lat.get('response')} ms), upstream first byte {lat.get('upstream_ttfb')} ms, "
                      f"total {lat.get('total')} ms")
     return "\n".join(lines)
+
+
+def load(loader: Any) -> None:
+    """Loaded as a script of its own (-s addons/contentview.py): register the view."""
+    contentviews.add(LLMStreamView())
