@@ -123,8 +123,8 @@ def _login(flow: http.HTTPFlow, gateway: Any) -> http.Response:
     if not key_matches(key, gateway.keys):
         return _login_page("Wrong client key.", 401)
     now = time.monotonic()
-    for token in [t for t, s in SESSIONS.items() if s.expires < now][:MAX_SESSIONS]:
-        SESSIONS.pop(token, None)
+    for token in [t for t, s in SESSIONS.items() if s.expires < now]:
+        del SESSIONS[token]
     while len(SESSIONS) >= MAX_SESSIONS:
         SESSIONS.pop(next(iter(SESSIONS)))
     token = secrets.token_urlsafe(32)
