@@ -317,7 +317,11 @@ class Gateway:
                        headers=dict(flow.request.headers.items()), started=time.monotonic(), flow=flow,
                        direct=direct is not None, client_key=client_key)
         st.record = inspection.Record.of(flow.request)  # the client's request, before it becomes the upstream's
-        plan = await self._first_plan(st, route, direct or await self._pick_account(route.provider_name))
+        try:
+            plan = await self._first_plan(st, route, direct or await self._pick_account(route.provider_name))
+        except BaseException:
+            self.usage.unadmit(client_key)  # never bridged: it does not count against the daily limit
+            raise
         st.adopt(plan)
         self.flows[flow.id] = st
         apply(flow, plan.call, plan.account.proxy)

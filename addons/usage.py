@@ -87,6 +87,9 @@ class UsageMeter:
         if self.store is not None:
             await self.limiter.admit(client_key, self.store, now or datetime.now(timezone.utc))
 
+    def unadmit(self, client_key: str) -> None:
+        self.limiter.unadmit(client_key)
+
     async def record(self, flow: http.HTTPFlow, st: Any) -> None:
         """Never raises: accounting must not break an answer."""
         store = self.store

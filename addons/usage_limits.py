@@ -57,6 +57,12 @@ class DailyLimiter:
             self._refuse(f"the daily limit of {limits.daily_tokens} tokens", "daily_token_limit_exceeded", now)
         totals[0] += 1
 
+    def unadmit(self, key_id: str) -> None:
+        """An admitted request that failed before it was bridged (bad input, no usable account)."""
+        totals = self._totals.get(key_id)
+        if totals is not None and totals[0] > 0:
+            totals[0] -= 1
+
     def counted(self, rec: UsageRecord) -> None:
         """A finished flow's tokens (its request was counted when admitted)."""
         totals = self._totals.get(rec.client_key) if rec.day == self._day else None

@@ -60,6 +60,8 @@ def test_daily_limits_count_admissions_and_reset_at_midnight(tmp_path: Path) -> 
         limiter.settings = UsageSettings(daily_requests=3, key_limits={"k2": {"daily_tokens": 20}})
         noon = datetime(2026, 12, 6, 12, 0, tzinfo=timezone.utc)
         await limiter.admit("k1", store, noon)
+        limiter.unadmit("k1")  # failed before it was bridged
+        await limiter.admit("k1", store, noon)
         await limiter.admit("k1", store, noon)
         with pytest.raises(TranslationError) as e:
             await limiter.admit("k1", store, noon)

@@ -220,6 +220,9 @@ def test_usage_is_counted_shown_and_kept(bridge: Bridge) -> None:
 
 def test_daily_request_limit_answers_429_in_each_dialect(bridge: Bridge) -> None:
     oa, an = bridge.openai(REQUEST_CAPPED), bridge.anthropic(REQUEST_CAPPED)
+    for _ in range(3):  # refused before reaching an upstream: not counted against the limit
+        with pytest.raises(openai.BadRequestError):
+            oa.chat.completions.create(model="chat/gpt-4.1", messages=[])
     used = sum(r["requests"] for r in mine(bridge.usage(), REQUEST_CAPPED).values())
     for _ in range(2 - used):
         oa.chat.completions.create(model="chat/gpt-4.1", messages=USER)  # type: ignore
