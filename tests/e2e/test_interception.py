@@ -12,6 +12,7 @@ import json
 import os
 import socket
 import ssl
+import struct
 import subprocess
 import sys
 import threading
@@ -26,6 +27,10 @@ import pytest
 from scripts.interception import CERTS
 from scripts.interception import interception_args
 from tests.e2e.conftest import bridge_config
+from tests.e2e.wireguard_peer import Peer
+from tests.e2e.wireguard_peer import http_over_tunnel
+from tests.e2e.wireguard_peer import udp_packet
+from tests.e2e.wireguard_peer import udp_payload
 from tests.harness import CLIENT_KEY
 from tests.harness import ROOT
 from tests.harness import UPSTREAM_KEY
@@ -318,32 +323,67 @@ def wait_for(proc: BridgeProcess, text: str) -> str:
     return proc.output()
 
 
-def test_wireguard_mode_listens_and_writes_the_client_configuration(upstreams: Any,
-                                                                     tmp_path_factory: pytest.TempPathFactory) -> None:
-    import mitmproxy_rs
-
+@pytest.fixture(scope="module")
+def wireguard(upstreams: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[BridgeProcess, Path, int]]:
+    """The bridge in regular and WireGuard mode (UDP port of its own), confdir in a temp dir."""
     confdir = tmp_path_factory.mktemp("wg") / "certs"
     udp = free_port()
     proc = BridgeProcess(bridge_config(upstreams), tmp_path_factory.mktemp("wg-run"), "--mode", "regular",
                          "--mode", f"wireguard@{udp}", "--set", f"confdir={confdir}")
+    wait_for(proc, "WireGuard client configuration:")
+    yield proc, confdir, udp
+    proc.stop()
+
+
+def test_wireguard_mode_listens_and_writes_the_client_configuration(
+        wireguard: tuple[BridgeProcess, Path, int]) -> None:
+    import mitmproxy_rs
+
+    proc, confdir, udp = wireguard
+    out = proc.output()
+    assert proc.proc.poll() is None, out
+    keys = json.loads((confdir / "wireguard.conf").read_text())
+    assert (confdir / "wireguard.conf").stat().st_mode & 0o777 == 0o600  # private keys
+    client = confdir / f"wireguard-client-{udp}.conf"
+    assert client.stat().st_mode & 0o777 == 0o600
+    conf = client.read_text()
+    assert conf.startswith("[Interface]") and f"PrivateKey = {keys['client_key']}\n" in conf
+    assert f"PublicKey = {mitmproxy_rs.wireguard.pubkey(keys['server_key'])}\n" in conf
+    assert f"Endpoint = 127.0.0.1:{udp}" in conf
+    assert f"WireGuard client configuration: {client}" in out
+    assert keys["client_key"] not in out and f"PrivateKey = {keys['client_key'][:4]}***(len=" in out
+    assert keys["server_key"] not in out
+    assert udp_port_taken(udp)
+    assert (confdir / "mitmproxy-ca-cert.pem").exists()
+
+
+def conf_value(conf: str, name: str) -> str:
+    return next(line.split(" = ", 1)[1] for line in conf.splitlines() if line.startswith(f"{name} = "))
+
+
+def test_wireguard_peer_with_the_written_configuration_reaches_the_bridge(
+        wireguard: tuple[BridgeProcess, Path, int]) -> None:
+    """A WireGuard peer (tests/e2e/wireguard_peer.py) using the written client configuration: the
+    handshake completes, DNS in the tunnel is answered, and a call to api.openai.com (any address:
+    the tunnel carries it to the bridge) is answered through the bridge's configuration."""
+    _, confdir, udp = wireguard
+    conf = (confdir / f"wireguard-client-{udp}.conf").read_text()
+    peer = Peer(conf_value(conf, "PrivateKey"), conf_value(conf, "PublicKey"), ("127.0.0.1", udp))
     try:
-        out = wait_for(proc, "WireGuard client configuration:")
-        assert proc.proc.poll() is None, out
-        keys = json.loads((confdir / "wireguard.conf").read_text())
-        assert (confdir / "wireguard.conf").stat().st_mode & 0o777 == 0o600  # private keys
-        client = confdir / f"wireguard-client-{udp}.conf"
-        assert client.stat().st_mode & 0o777 == 0o600
-        conf = client.read_text()
-        assert conf.startswith("[Interface]") and f"PrivateKey = {keys['client_key']}\n" in conf
-        assert f"PublicKey = {mitmproxy_rs.wireguard.pubkey(keys['server_key'])}\n" in conf
-        assert f"Endpoint = 127.0.0.1:{udp}" in conf
-        assert f"WireGuard client configuration: {client}" in out
-        assert keys["client_key"] not in out and f"PrivateKey = {keys['client_key'][:4]}***(len=" in out
-        assert keys["server_key"] not in out
-        assert udp_port_taken(udp)
-        assert (confdir / "mitmproxy-ca-cert.pem").exists()
+        peer.handshake()
+        query = struct.pack("!6H", 0x1234, 0x0100, 1, 0, 0, 0) + b"\x09localhost\x00" + struct.pack("!HH", 1, 1)
+        peer.send(udp_packet(conf_value(conf, "Address").split("/")[0], "10.0.0.53", 40000, 53, query))
+        answer = udp_payload(peer.receive())
+        assert answer[:2] == b"\x12\x34" and answer.endswith(socket.inet_aton("127.0.0.1"))
+        body = json.dumps({"model": "gpt-4.1", "messages": [{"role": "user", "content": "Say ACC-WGTUN1"}]}).encode()
+        request = (b"POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\nConnection: close\r\n"
+                   b"Authorization: Bearer " + CLIENT_KEY.encode() + b"\r\nContent-Type: application/json\r\n"
+                   b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        head, _, payload = http_over_tunnel(peer, "198.51.100.7", request).partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200")
+        assert json.loads(payload)["choices"][0]["message"]["content"] == "ACK ACC-WGTUN1"
     finally:
-        proc.stop()
+        peer.close()
 
 
 def test_local_mode_starts_or_documents_why_not(tmp_path_factory: pytest.TempPathFactory, upstreams: Any) -> None:
