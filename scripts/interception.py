@@ -29,7 +29,13 @@ def modes(args: Sequence[str]) -> list[ProxyMode]:
             found.append(args[i + 1])
         elif arg.startswith("--mode="):
             found.append(arg.split("=", 1)[1])
-    return [ProxyMode.parse(spec) for spec in found]
+    parsed = []
+    for spec in found:
+        try:
+            parsed.append(ProxyMode.parse(spec))
+        except ValueError:
+            pass  # mitmdump itself says what is wrong with it
+    return parsed
 
 
 def intercepts_tls(mode: ProxyMode) -> bool:

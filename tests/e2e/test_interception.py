@@ -289,6 +289,7 @@ def test_launch_defaults_for_intercepting_modes() -> None:
     assert interception_args(["--mode", "regular", "--mode", "reverse:http://127.0.0.1:1"], ["a.b"]) == [
         "--set", f"confdir={CERTS}"]
     assert interception_args(["-m", "transparent", "--allow-hosts", "x"], ["a.b"]) == ["--set", f"confdir={CERTS}"]
+    assert interception_args(["--mode", "no-such-mode"], ["a.b"]) == []  # left to mitmdump to refuse
 
 
 def test_launch_in_wireguard_mode_makes_owner_only_keys_and_loads_the_client_conf_addon(tmp_path: Path) -> None:
