@@ -150,3 +150,15 @@ def test_unusable_store_refuses_the_configuration(tmp_path: Path) -> None:
     with pytest.raises(exceptions.OptionsError, match="usage store"):
         meter.configure(BridgeConfig(usage={"path": "file/usage.sqlite3"}), tmp_path)
     assert meter.store is None
+
+
+def test_usage_settings_from_the_environment() -> None:
+    from addons.settings import ConfigError
+    from addons.settings import load
+
+    cfg = load(None, env={"BRIDGE_USAGE__DAILY_REQUESTS": "5", "BRIDGE_USAGE__METRICS_PUBLIC": "true"})
+    assert cfg.usage.daily_requests == 5 and cfg.usage.metrics_public and cfg.usage.daily_tokens is None
+    with pytest.raises(ConfigError, match="usage.daily_tokens"):
+        load(None, env={"BRIDGE_USAGE__DAILY_TOKENS": "-1"})
+    with pytest.raises(ConfigError, match="usage.key_limits"):
+        load(None, env={"BRIDGE_USAGE__KEY_LIMITS__K__DAILY_REQUEST": "1"})
