@@ -24,6 +24,7 @@ from typing import Iterator
 import httpx
 import pytest
 
+from addons.endpoints import intercepted_path
 from scripts.interception import CERTS
 from scripts.interception import interception_args
 from tests.e2e.conftest import bridge_config
@@ -272,6 +273,21 @@ def test_ca_is_reused_on_the_next_run(upstreams: Any, proxy: BridgeProcess, conf
         again.stop()
     assert out["content"] == "ACK ACC-PROXY1"
     assert {p.name: p.read_bytes() for p in confdir.iterdir()} == before
+
+
+@pytest.mark.parametrize("host,path,expected", [
+    ("api.githubcopilot.com", "/chat/completions", "/v1/chat/completions"),
+    ("api.githubcopilot.com", "/embeddings?x=1", "/v1/embeddings?x=1"),
+    ("api.githubcopilot.com", "/v1/messages", "/v1/messages"),
+    ("generativelanguage.googleapis.com", "/v1beta/openai/chat/completions", "/v1/chat/completions"),
+    ("generativelanguage.googleapis.com", "/v1beta/openai/models", "/v1/models"),
+    ("generativelanguage.googleapis.com", "/v1beta/models/gemini-2.5-flash:generateContent",
+     "/v1beta/models/gemini-2.5-flash:generateContent"),
+    ("api.openai.com", "/v1/responses", "/v1/responses"),
+    ("api.anthropic.com", "/v1/messages?beta=true", "/v1/messages?beta=true"),
+])
+def test_intercepted_paths_as_the_reverse_endpoint_knows_them(host: str, path: str, expected: str) -> None:
+    assert intercepted_path(host, path) == expected
 
 
 def test_launch_defaults_for_intercepting_modes() -> None:
