@@ -27,6 +27,7 @@ from addons.usage_store import COUNTERS
 from addons.usage_store import UsageRecord
 from addons.usage_store import UsageStore
 from translators import ir
+from translators.errors import TranslationError
 
 logger = logging.getLogger(__name__)
 
@@ -84,8 +85,14 @@ class UsageMeter:
 
     async def admit(self, client_key: str, now: datetime | None = None) -> None:
         """Raises TranslationError (429) when the key reached a daily limit."""
-        if self.store is not None:
+        if self.store is None:
+            return
+        try:
             await self.limiter.admit(client_key, self.store, now or datetime.now(timezone.utc))
+        except TranslationError:
+            raise
+        except Exception as e:  # a store that cannot be read does not stop the bridge: no limit then
+            logger.warning("daily limit not checked, the usage store failed: %s", e)
 
     def unadmit(self, client_key: str) -> None:
         self.limiter.unadmit(client_key)

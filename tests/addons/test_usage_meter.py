@@ -162,3 +162,17 @@ def test_usage_settings_from_the_environment() -> None:
         load(None, env={"BRIDGE_USAGE__DAILY_TOKENS": "-1"})
     with pytest.raises(ConfigError, match="usage.key_limits"):
         load(None, env={"BRIDGE_USAGE__KEY_LIMITS__K__DAILY_REQUEST": "1"})
+
+
+def test_a_failing_store_admits_requests(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    async def run() -> None:
+        meter = UsageMeter()
+        meter.configure(BridgeConfig(usage={"daily_requests": 0}), tmp_path)
+        assert meter.store is not None
+        with pytest.raises(TranslationError):
+            await meter.admit("k1")
+        await meter.store.close()  # the store now fails every call
+        await meter.admit("k2")
+        assert "daily limit not checked" in caplog.text
+
+    asyncio.run(run())
