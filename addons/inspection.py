@@ -8,6 +8,7 @@ Bodies are capped by the `bridge_capture_bytes` option (0 keeps none)."""
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from dataclasses import field
@@ -27,6 +28,8 @@ from addons.masking import mask_headers
 from addons.streaming import Capture
 from addons.streaming import Relay
 from addons.streaming import StreamAdapter
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_CAPTURE = 256 * 1024
 REQUEST_CAP = 64 * 1024  # the client's request: enough to read it, not a copy of every upload
@@ -105,6 +108,13 @@ class Inspection:
 
 def annotate(flow: http.HTTPFlow, st: Any) -> None:
     """The flow is over: its summary into flow.metadata["bridge"], one line of it into flow.comment."""
+    try:
+        _annotate(flow, st)
+    except Exception:  # inspection must never break the flow it describes
+        logger.exception("could not annotate flow %s", flow.id)
+
+
+def _annotate(flow: http.HTTPFlow, st: Any) -> None:
     record: Record | None = getattr(st, "record", None)
     capture: Capture | None = getattr(st.relay, "capture", None) if st.relay is not None else None
     resp = flow.response
@@ -187,7 +197,8 @@ def _latency(flow: http.HTTPFlow, st: Any, record: Record | None,
 def comment(summary: dict[str, Any]) -> str:
     """One line for mitmweb's flow list."""
     client, upstream = summary["client"], summary["upstream"]
-    parts = [f"{client['endpoint']} {client.get('model') or ''} → {summary['provider']}/{upstream['model']}".strip()]
+    target = f"{summary['provider']}/{upstream['model']}" if upstream.get("model") else summary["provider"]
+    parts = [" ".join(p for p in (client["endpoint"], client.get("model"), "→", target) if p)]
     if summary["account"]:
         attempts = len(summary["attempts"])
         parts.append(f"{summary['account']}" + (f" ({attempts} attempts)" if attempts > 1 else ""))
