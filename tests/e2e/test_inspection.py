@@ -6,6 +6,8 @@ upstream answer, the client's streamed bytes (capped), and no secret anywhere in
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 from typing import Iterator
@@ -19,6 +21,7 @@ from mitmproxy import io
 
 from tests.e2e.conftest import bridge_config
 from tests.harness import CLIENT_KEY
+from tests.harness import ROOT
 from tests.harness import UPSTREAM_KEY
 from tests.harness import BridgeProcess
 from tests.harness import free_port
@@ -225,3 +228,15 @@ def test_mitmweb_shows_the_bridge_summary(upstreams: Any, tmp_path: Path) -> Non
                          timeout=10).status_code == 403
     finally:
         bridge.stop()
+
+
+def test_saved_flows_read_with_the_view_alone(saved: dict[str, Any], tmp_path: Path) -> None:
+    """`-s addons/contentview.py` alone (no bridge, no configuration) shows saved flows on the view."""
+    path = tmp_path / "flows.mitm"
+    path.write_bytes(saved["file"])
+    mitmdump = Path(sys.executable).with_name("mitmdump")
+    done = subprocess.run([str(mitmdump), "-n", "-r", str(path), "-s", str(ROOT / "addons" / "contentview.py"),
+                           "--flow-detail", "3"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("━━ Bridge ━━") == 6
+    assert "→ tool call get_weather" in done.stdout
