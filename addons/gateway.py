@@ -244,7 +244,7 @@ class Gateway:
         if ep.name == "unknown":
             raise TranslationError(unknown_message(flow.request.method, flow.request.path), kind="not_found",
                                    code="unknown_url")
-        if ep.name == "admin":  # its own login: a browser has no Authorization header to send
+        if ep.name == "admin":  # its page is public; its API checks the client key itself
             return self._answer(flow, await admin.answer(flow, self))
         if ep.name == "metrics" and cfg.usage.metrics_public:  # Prometheus scrapes without a client key
             await self.pool_state.refresh(self.pools)

@@ -1,12 +1,12 @@
-"""The admin page at /admin through a real mitmdump: logged in from a real headless Chromium, an account
-added on the page is saved (the old file kept as .bak), applied at once and used for the next call;
-secrets never show unmasked, an empty secret field keeps the stored key, an invalid edit is refused
-with the file untouched. The JSON API's edges (no session, CSRF, no config file) over plain HTTP."""
+"""The admin page at /admin through a real mitmdump: logged in from a real headless Chromium (the key
+kept in the tab's sessionStorage, sent as a header, no cookie), an account added on the page is saved
+(the old file kept as .bak), applied at once and used for the next call; secrets never show unmasked,
+not even in a flow file saved with -w; an empty secret field keeps the stored key, an invalid edit is
+refused with the file untouched. The JSON API's edges (no key, wrong key, no config file) over plain HTTP."""
 
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 from typing import Iterator
@@ -74,12 +74,16 @@ def client(bridge: BridgeProcess) -> openai.OpenAI:
     return openai.OpenAI(base_url=bridge.url + "/v1", api_key=CLIENT_KEY, max_retries=0, timeout=30)
 
 
-def log_in(browser: Any, bridge: BridgeProcess) -> Any:
-    page = browser.new_page()
+STORED_KEY = "sessionStorage.getItem('bridge-admin-key')"
+
+
+def log_in(browser: Any, bridge: BridgeProcess, key: str = CLIENT_KEY) -> Any:
+    page = browser.new_context().new_page()  # a context of its own, which can open a second tab
     page.goto(bridge.url + "/admin")
-    page.fill("#key", CLIENT_KEY)
-    page.click("#login")
-    page.wait_for_selector('tr[data-account="old"] td.uses')  # the page has loaded config and health
+    page.fill("#key", key)
+    page.click("#login-button")
+    if key == CLIENT_KEY:
+        page.wait_for_selector('tr[data-account="old"] td.uses')  # the page has loaded config and health
     return page
 
 
@@ -94,21 +98,26 @@ def test_log_in_add_an_account_and_see_it_used(browser: Any, bridge: BridgeProce
         client(bridge).chat.completions.create(model="gpt-4.1", messages=X)
     original = (tmp_path / "config.yaml").read_text()
 
-    page = browser.new_page()
-    page.goto(bridge.url + "/admin")
-    page.fill("#key", "sk-not-the-client-key")
-    page.click("#login")
-    assert "Wrong client key" in page.text_content("#error")
-    page.close()
+    page = log_in(browser, bridge, "sk-not-the-client-key")
+    page.wait_for_selector('#error:text("Wrong client key")')
+    assert page.is_visible("#key") and not page.is_visible("#app")
+    assert page.evaluate(STORED_KEY) is None, "a refused key is not kept"
+    page.context.close()
 
     page = log_in(browser, bridge)
     assert page.is_visible('#providers tr[data-provider="pool"]')
     assert page.is_visible('#providers tr[data-provider="other"]')
     assert page.text_content('tr[data-account="old"] td.usable') == "yes"
     assert page.is_visible('#aliases tr[data-alias="fast"]')
+    assert not page.is_visible("#login")
     assert_masked(page.content())
-    cookie = next(c for c in page.context.cookies() if c["name"] == "bridge_admin")
-    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and CLIENT_KEY not in cookie["value"]
+    assert page.context.cookies() == [], "no ambient credential"
+    assert page.evaluate(STORED_KEY) == CLIENT_KEY
+    other_tab = page.context.new_page()  # sessionStorage is per tab: another one asks for the key
+    other_tab.goto(bridge.url + "/admin")
+    other_tab.wait_for_selector("#key")
+    assert not other_tab.is_visible("#app")
+    other_tab.close()
 
     accounts = page.locator('.provider-accounts[data-provider="pool"]')
     accounts.locator('input[data-new="name"]').fill("fresh")
@@ -136,6 +145,14 @@ def test_log_in_add_an_account_and_see_it_used(browser: Any, bridge: BridgeProce
     assert page.locator("#usage-rows tbody tr").count() >= 1
     assert_masked(page.content())
 
+    page.click("#logout")
+    page.wait_for_selector("#key")
+    assert page.evaluate(STORED_KEY) is None and not page.is_visible("#app")
+    assert page.locator("#providers tr[data-provider]").count() == 0, "nothing shown stays in the page"
+    page.reload()
+    page.wait_for_selector("#key")
+    assert not page.is_visible("#app")
+
 
 def test_an_invalid_edit_is_refused_and_the_file_untouched(browser: Any, bridge: BridgeProcess,
                                                            tmp_path: Path) -> None:
@@ -151,47 +168,34 @@ def test_an_invalid_edit_is_refused_and_the_file_untouched(browser: Any, bridge:
     assert client(bridge).models.list().data, "the bridge still serves with the old configuration"
 
 
-def session(bridge: BridgeProcess) -> tuple[httpx.Client, str]:
-    """A logged-in HTTP client and the CSRF token its page carries."""
-    http = httpx.Client(base_url=bridge.url, timeout=30)
-    r = http.post("/admin/login", data={"key": CLIENT_KEY})
-    assert r.status_code == 303 and r.headers["location"] == "/admin"
-    page = http.get("/admin").text
-    token = re.search(r'name="csrf-token" content="([^"]+)"', page)
-    assert token is not None
-    return http, token.group(1)
-
-
-def test_api_needs_a_session_or_key_and_a_csrf_token(bridge: BridgeProcess) -> None:
+def test_api_needs_the_key_and_the_page_holds_no_secret(bridge: BridgeProcess) -> None:
+    wrong = {"authorization": "Bearer sk-wrong"}
+    for path in ("/admin/api/config", "/admin/api/pools", "/admin/usage", "/admin/login"):
+        for headers in ({}, wrong):
+            r = httpx.get(bridge.url + path, headers=headers)
+            assert r.status_code == 401 and "Authorization: Bearer <key>" in r.json()["error"]["message"]
     for path in ("/admin/api/config", "/admin/api/pools", "/admin/usage"):
-        r = httpx.get(bridge.url + path)
-        assert r.status_code == 401 and "Log in at /admin" in r.json()["error"]["message"]
         assert httpx.get(bridge.url + path, headers=HEADERS).status_code == 200
     assert set(httpx.get(bridge.url + "/admin/usage", headers=HEADERS).json()) >= {"rows", "days"}
-    login = httpx.get(bridge.url + "/admin")
-    assert login.status_code == 200 and 'name="key"' in login.text and "csrf-token" not in login.text
-    wrong = httpx.post(bridge.url + "/admin/login", data={"key": "sk-wrong"})
-    assert wrong.status_code == 401 and "Wrong client key" in wrong.text
+    r = httpx.put(bridge.url + "/admin/api/config", json={"config": {}}, headers=wrong)
+    assert r.status_code == 401, "no change without the key"
 
-    http, csrf = session(bridge)
-    try:
-        view = http.get("/admin/api/config").json()
-        assert view["editable"] and view["file"].endswith("config.yaml")
-        assert_masked(json.dumps(view))
-        edit = view["config"]
-        edit["aliases"]["quick"] = "pool/gpt-4.1"
-        assert http.put("/admin/api/config", json={"config": edit}).status_code == 403, "no CSRF token"
-        assert http.put("/admin/api/config", json={"config": edit},
-                        headers={"x-csrf-token": "forged"}).status_code == 403
-        r = http.put("/admin/api/config", json={"config": edit},
-                     headers={"x-csrf-token": csrf, "sec-fetch-site": "cross-site"})
-        assert r.status_code == 403
-        r = http.put("/admin/api/config", json={"config": edit}, headers={"x-csrf-token": csrf})
-        assert r.status_code == 200 and r.json()["config"]["aliases"]["quick"] == "pool/gpt-4.1"
-        assert http.get("/admin/logout").status_code == 303
-        assert http.get("/admin/api/config").status_code == 401, "the session ended"
-    finally:
-        http.close()
+    page = httpx.get(bridge.url + "/admin")  # the same page for everyone, with or without a key
+    assert page.status_code == 200 and 'id="key"' in page.text and "set-cookie" not in page.headers
+    assert_masked(page.text)
+    csp = page.headers["content-security-policy"]
+    assert "script-src 'nonce-" in csp and "form-action 'none'" in csp
+    nonce = csp.split("'nonce-", 1)[1].split("'", 1)[0]
+    assert f'<script nonce="{nonce}">' in page.text and nonce not in httpx.get(bridge.url + "/admin").text
+
+    view = httpx.get(bridge.url + "/admin/api/config", headers=HEADERS).json()
+    assert view["editable"] and view["file"].endswith("config.yaml")
+    assert_masked(json.dumps(view))
+    edit = view["config"]
+    edit["aliases"]["quick"] = "pool/gpt-4.1"
+    r = httpx.put(bridge.url + "/admin/api/config", json={"config": edit}, headers=HEADERS)
+    assert r.status_code == 200 and r.json()["config"]["aliases"]["quick"] == "pool/gpt-4.1"
+    assert "set-cookie" not in r.headers
     assert "quick: pool/gpt-4.1" in (Path(view["file"]).read_text())
 
 
@@ -243,30 +247,32 @@ def test_without_a_config_file_the_page_is_read_only(monkeypatch: pytest.MonkeyP
 
 
 def test_the_demo_can_be_administered(demo_bridge: BridgeProcess) -> None:
-    http = httpx.Client(base_url=demo_bridge.url, timeout=30)
-    with http:
-        assert http.post("/admin/login", data={"key": "sk-demo"}).status_code == 303
-        view = http.get("/admin/api/config").json()
-        assert view["editable"] and view["file"].endswith("config.yaml")
-        assert "sk-demo" not in json.dumps(view) and "local" in view["config"]["providers"]
+    view = httpx.get(demo_bridge.url + "/admin/api/config", headers={"authorization": "Bearer sk-demo"}).json()
+    assert view["editable"] and view["file"].endswith("config.yaml")
+    assert "sk-demo" not in json.dumps(view) and "local" in view["config"]["providers"]
 
 
-def test_saved_flows_keep_no_key(emu: Ports, tmp_path: Path) -> None:
+def test_a_whole_browser_session_saved_with_w_keeps_no_secret(browser: Any, emu: Ports, tmp_path: Path) -> None:
     flows = tmp_path / "flows.mitm"
     bridge = BridgeProcess(config(emu), tmp_path, "-w", str(flows))
     try:
-        http, csrf = session(bridge)
-        try:
-            edit = http.get("/admin/api/config").json()["config"]
-            edit["providers"]["pool"]["accounts"].append({"name": "fresh", "api_key": NEW_KEY})
-            assert http.put("/admin/api/config", json=edit, headers={"x-csrf-token": csrf}).status_code == 200
-        finally:
-            http.close()
-        assert httpx.get(bridge.url + "/admin/api/pools", headers=HEADERS).status_code == 200
+        log_in(browser, bridge, "sk-admin-wrong-typed-key-0001").wait_for_selector('#error:text("Wrong client key")')
+        page = log_in(browser, bridge)
+        accounts = page.locator('.provider-accounts[data-provider="pool"]')
+        accounts.locator('input[data-new="name"]').fill("fresh")
+        accounts.locator('input[data-new="api_key"]').fill(NEW_KEY)
+        accounts.locator('button[data-add-account="pool"]').click()
+        page.click("#save")
+        page.wait_for_selector('#message[data-state="ok"]')
+        page.click("#logout")
+        page.wait_for_selector("#key")
     finally:
         bridge.stop()
     assert NEW_KEY in (tmp_path / "config.yaml").read_text()
     saved = flows.read_bytes()
-    assert b"/admin/api/config" in saved and b"/admin/login" in saved
-    for secret in SECRETS:
+    assert b"PUT" in saved and b"/admin/api/config" in saved and b"/admin/api/pools" in saved
+    assert f"Bearer {CLIENT_KEY[:4]}***(len={len(CLIENT_KEY)})".encode() in saved, "the key header, masked"
+    for secret in (*SECRETS, "sk-admin-wrong-typed-key-0001"):
         assert secret.encode() not in saved
+    for token in (b"cookie", b"csrf"):
+        assert token not in saved.lower(), "no session-like token in any request or response"
