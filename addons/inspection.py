@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from dataclasses import field
 from typing import Any
 
 from mitmproxy import contentviews
@@ -38,24 +37,27 @@ _cap = DEFAULT_CAPTURE  # bridge_capture_bytes, kept here so the hot path reads 
 
 @dataclass(slots=True)
 class Message:
-    """A message the flow no longer holds: start line or status, headers (masked), body (capped)."""
+    """A message the flow no longer holds: start line or status, headers, body (capped). Only
+    references are taken while the flow runs; decoding and masking wait for the end (`state`)."""
 
     line: str
-    headers: list[tuple[str, str]]
+    fields: tuple[tuple[bytes, bytes], ...]  # the raw header list (immutable in mitmproxy)
     body: bytes
     size: int  # of the whole body
     timestamp_start: float | None = None
 
     @classmethod
     def of(cls, line: str, msg: http.Message, cap: int) -> Message:
-        headers = http.Headers(msg.headers.fields)
-        mask_headers(headers)
-        body = msg.get_content(strict=False) or b""
-        return cls(line, [(k, v) for k, v in headers.items()], body[:cap], len(body), msg.timestamp_start)
+        encoded = "content-encoding" in msg.headers
+        body = (msg.get_content(strict=False) if encoded else msg.raw_content) or b""
+        return cls(line, msg.headers.fields, body[:cap], len(body), msg.timestamp_start)
 
     def state(self, dialect: str | None) -> dict[str, Any]:
-        return {"line": self.line, "headers": self.headers, "dialect": dialect,
-                "body": self.body.decode("utf-8", "replace"), "bytes": self.size, "kept": len(self.body)}
+        headers = http.Headers(self.fields)
+        mask_headers(headers)
+        return {"line": self.line, "dialect": dialect, "bytes": self.size, "kept": len(self.body),
+                "headers": [(k.decode("latin-1"), v.decode("utf-8", "replace")) for k, v in headers.fields],
+                "body": self.body.decode("utf-8", "replace")}
 
 
 @dataclass(slots=True)
@@ -67,7 +69,6 @@ class Record:
     forwarded: float = 0.0  # the upstream request was ready to leave
     answer: Message | None = None  # a buffered upstream answer, before the client's replaced it
     answered: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def of(cls, req: http.Request) -> Record:
@@ -125,7 +126,7 @@ def _annotate(flow: http.HTTPFlow, st: Any) -> None:
         flow.metadata[CLIENT_REQUEST] = record.client.state(client_dialect)
     if capture is not None:
         line = f"{resp.status_code} {resp.reason}" if resp is not None else "stream"
-        answer = Message(line, [], bytes(capture.upstream), capture.upstream_bytes)
+        answer = Message(line, (), bytes(capture.upstream), capture.upstream_bytes)
         flow.metadata[UPSTREAM_ANSWER] = answer.state(up_dialect)
     elif record is not None and record.answer is not None:
         flow.metadata[UPSTREAM_ANSWER] = record.answer.state(up_dialect)

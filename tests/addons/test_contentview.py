@@ -15,6 +15,7 @@ from mitmproxy.test import tutils
 from addons import contentview_render
 from addons.contentview import LLMStreamView
 from tests.captures import requests_for
+from translators import ir
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
@@ -133,3 +134,12 @@ def test_priority_outside_bridged_flows() -> None:
     assert view.render_priority(sse, Metadata(flow=other, content_type="text/event-stream")) < 0
     assert view.render_priority(b'{"a": 1}', Metadata(flow=flow, content_type="application/json")) < 0
     assert view.render_priority(b"", Metadata(flow=flow)) < 0
+
+
+@pytest.mark.parametrize(("name", "dialect", "expected"), STREAMS, ids=[s[0] for s in STREAMS])
+def test_usage_of_a_stream_reads_only_its_usage_events(name: str, dialect: str, expected: list[str]) -> None:
+    """The summary's tokens of a relayed stream: the same as the whole stream's, read from fewer events."""
+    data = (FIXTURES / name).read_bytes()
+    whole, _ = contentview_render.decode_stream(contentview_render.events(data), dialect)
+    usage = contentview_render.usage_of(data, dialect)
+    assert usage == (whole.usage if whole.usage != ir.Usage() else None)
