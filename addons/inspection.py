@@ -9,6 +9,7 @@ Bodies are capped by the `bridge_capture_bytes` option (0 keeps none)."""
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,8 @@ from addons.contentview import SUMMARY
 from addons.contentview import TOKENS
 from addons.contentview import UPSTREAM_ANSWER
 from addons.contentview import LLMStreamView
+from addons.masking import is_secret_header
+from addons.masking import mask
 from addons.masking import mask_headers
 from addons.streaming import Capture
 from addons.streaming import Relay
@@ -57,7 +60,21 @@ class Message:
         mask_headers(headers)
         return {"line": self.line, "dialect": dialect, "bytes": self.size, "kept": len(self.body),
                 "headers": [(k.decode("latin-1"), v.decode("utf-8", "replace")) for k, v in headers.fields],
-                "body": self.body.decode("utf-8", "replace")}
+                "body": mask_fields(self.body.decode("utf-8", "replace"))}
+
+
+# A JSON string field with a credential-like name (ChatGPT's stream carries a `"token": "eyJ..."`).
+_FIELD = re.compile(r'"([A-Za-z0-9_.-]{1,64})"(\s*:\s*)"((?:[^"\\]|\\.){8,})"')
+
+
+def mask_fields(text: str) -> str:
+    """Kept bodies as mitmweb and saved flows show them: credential-like JSON string fields masked."""
+    def masked(m: re.Match[str]) -> str:
+        if not is_secret_header(m.group(1)):
+            return m.group(0)
+        return f'"{m.group(1)}"{m.group(2)}"{mask(m.group(3))}"'
+
+    return _FIELD.sub(masked, text)
 
 
 @dataclass(slots=True)

@@ -240,3 +240,27 @@ def test_saved_flows_read_with_the_view_alone(saved: dict[str, Any], tmp_path: P
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("━━ Bridge ━━") == 6
     assert "→ tool call get_weather" in done.stdout
+
+
+def test_demo_providers_kept_bodies_hold_no_credential(tmp_path: Path) -> None:
+    """`scripts/bridge --demo`, every provider of the demo, streamed: the kept upstream answers (ChatGPT's
+    carries a conversation token) show credential-like fields masked, and no key is in the file."""
+    path = tmp_path / "flows.mitm"
+    bridge = BridgeProcess(None, tmp_path, "-w", str(path), demo=True)
+    try:
+        oc = openai.OpenAI(base_url=bridge.url + "/v1", api_key="sk-demo", max_retries=0, timeout=30)
+        models = sorted({m.id.split("/")[0]: m.id for m in oc.models.list()}.values())
+        assert any(m.startswith("chatgpt/") for m in models)
+        for model in models:
+            chunks = oc.chat.completions.create(model=model, stream=True,
+                                                messages=[{"role": "user", "content": "Say ACC-INSPDEMO"}])
+            assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "ACK ACC-INSPDEMO"
+    finally:
+        bridge.stop()
+    data = path.read_bytes()
+    flows = [f for f in read_flows(path) if "bridge" in f.metadata]  # not the local /v1/models answer
+    assert len(flows) == len(models) and all(f.metadata["bridge"]["status"] == 200 for f in flows)
+    chatgpt = next(f for f in flows if f.metadata["bridge"]["provider"] == "chatgpt")
+    assert '"token": "eyJh***(len=' in chatgpt.metadata["bridge_upstream_answer"]["body"]
+    assert b"eyJhbGciOiJFUzI1NiJ9." not in data
+    assert b"sk-demo" not in data and b"sk-emulated-upstream" not in data
