@@ -137,9 +137,9 @@ def render(data: bytes, dialect: str | None = None, content_type: str | None = N
     sniffed, kind = sniff_json(obj)
     if kind == "error":
         return "error: " + orjson.dumps(obj.get("error", obj)).decode()
-    dialect = dialect or sniffed
-    if dialect is None:
+    if sniffed is None:  # not a chat request or answer (embeddings, token counts...): plain JSON
         return orjson.dumps(obj, option=orjson.OPT_INDENT_2).decode()
+    dialect = dialect or sniffed
     try:
         if kind == "request":
             return render_request(codec(dialect).parse_request(obj), dialect)

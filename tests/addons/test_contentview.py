@@ -143,3 +143,10 @@ def test_usage_of_a_stream_reads_only_its_usage_events(name: str, dialect: str, 
     whole, _ = contentview_render.decode_stream(contentview_render.events(data), dialect)
     usage = contentview_render.usage_of(data, dialect)
     assert usage == (whole.usage if whole.usage != ir.Usage() else None)
+
+
+def test_other_json_shows_as_json() -> None:
+    """A bridged flow that is no chat (a passed-through embeddings call, a token count) reads as JSON."""
+    body = b'{"object": "list", "data": [{"object": "embedding", "index": 0, "embedding": [0.1]}]}'
+    assert contentview_render.render(body, "openai-chat") == json.dumps(json.loads(body), indent=2)
+    assert contentview_render.render(b'{"input_tokens": 12}', "anthropic-messages") == '{\n  "input_tokens": 12\n}'
