@@ -264,3 +264,30 @@ def test_demo_providers_kept_bodies_hold_no_credential(tmp_path: Path) -> None:
     assert '"token": "eyJh***(len=' in chatgpt.metadata["bridge_upstream_answer"]["body"]
     assert b"eyJhbGciOiJFUzI1NiJ9." not in data
     assert b"sk-demo" not in data and b"sk-emulated-upstream" not in data
+
+
+def test_failover_attempts_in_the_summary(upstreams: Any, tmp_path: Path) -> None:
+    """An account answering 429 is left for the next one: the summary names both attempts, the comment
+    says so, the kept upstream answer is the one the client's came from, and neither key is in the file."""
+    limited = "sk-inspection-account-rate-limited"
+    upstreams.emulators["openai-chat"].key_faults[limited] = "429"
+    url = f"http://127.0.0.1:{upstreams['openai-chat']}/v1"
+    cfg = {"client_keys": [CLIENT_KEY], "default_provider": "pool", "providers": {"pool": {
+        "type": "openai-compatible", "base_url": url,
+        "accounts": [{"name": "limited", "api_key": limited}, {"name": "second", "api_key": UPSTREAM_KEY}]}}}
+    path = tmp_path / "flows.mitm"
+    bridge = BridgeProcess(cfg, tmp_path, "-w", str(path))
+    try:
+        oc = openai.OpenAI(base_url=bridge.url + "/v1", api_key=CLIENT_KEY, max_retries=0, timeout=30)
+        r = oc.chat.completions.create(model="m", messages=[{"role": "user", "content": "Say ACC-INSPFAIL"}])
+        assert r.choices[0].message.content == "ACK ACC-INSPFAIL"
+    finally:
+        bridge.stop()
+        upstreams.emulators["openai-chat"].key_faults.pop(limited, None)
+    (flow,) = read_flows(path)
+    s = flow.metadata["bridge"]
+    assert (s["attempts"], s["account"], s["status"]) == (["limited", "second"], "second", 200)
+    assert "· second (2 attempts) · 200 ·" in flow.comment
+    assert "ACK ACC-INSPFAIL" in flow.metadata["bridge_upstream_answer"]["body"]
+    data = path.read_bytes()
+    assert limited.encode() not in data and UPSTREAM_KEY.encode() not in data
