@@ -60,6 +60,8 @@ def main(argv: list[str]) -> int:
     finally:
         if emulator is not None:
             emulator.terminate()
+        if args.demo and config:
+            Path(config).unlink(missing_ok=True)
             emulator.wait(5)
 
 
@@ -109,7 +111,9 @@ def write_demo_config(ports: dict[str, int]) -> str:
     cfg = {"client_keys": [DEMO_KEY], "default_provider": "openai", "providers": providers,
            "aliases": {"fast": "local/llama-3.3-70b", "claude": "anthropic/claude-sonnet-4-5"},
            "key_file": str(state / "client_key")}
-    path = state / "config.yaml"
+    # One file per demo process (removed when it ends): a second demo must not rewrite the first one's
+    # configuration, which the first would hot-reload, pointing it at the second's emulators.
+    path = state / f"config-{os.getpid()}.yaml"
     path.write_text(json.dumps(cfg, indent=2))  # JSON is YAML
     return str(path)
 

@@ -35,6 +35,17 @@ def wait_listening(port: int, proc: subprocess.Popen[bytes], timeout: float = 30
     raise TimeoutError(f"nothing listening on {port}")
 
 
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """Terminate a process this test started, killing it when it does not end in time."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
 class BridgeProcess:
     def __init__(self, config: dict[str, Any] | None, workdir: Path, *extra: str, demo: bool = False) -> None:
         self.port = free_port()
@@ -55,10 +66,4 @@ class BridgeProcess:
         return self.log.read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)

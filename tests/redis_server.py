@@ -13,6 +13,7 @@ from typing import Iterator
 import pytest
 
 from tests.harness import free_port
+from tests.harness import stop_process
 from tests.harness import wait_listening
 
 
@@ -33,13 +34,7 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/{n}"
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)
 
 
 def available() -> bool:

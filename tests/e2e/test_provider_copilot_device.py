@@ -14,15 +14,14 @@ from typing import Iterator
 import openai
 import pytest
 
+from scripts.chromium import ARGS
+from scripts.chromium import CHROMIUM
 from scripts.emulators import Ports
 from scripts.emulators import serve_in_thread
 from tests.harness import CLIENT_KEY
 from tests.harness import UPSTREAM_KEY
 from tests.harness import BridgeProcess
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 X = [{"role": "user", "content": "Say ACC-DEV1"}]
 
 
