@@ -111,20 +111,6 @@ def decode_stream(evs: list[SSEEvent], dialect: str) -> tuple[ir.ChatResponse, i
     return acc.result(), error
 
 
-def usage_of(data: bytes, dialect: str) -> ir.Usage | None:
-    """The tokens a client answer of `dialect` reports (whole or streamed); None when it reports none.
-    Of a stream only the events that carry usage are read: this runs once per flow."""
-    try:
-        if is_sse(data):
-            kept = b"\n\n".join(block for block in data.replace(b"\r\n", b"\n").split(b"\n\n") if b'"usage"' in block)
-            resp, _ = decode_stream(events(kept + b"\n\n"), dialect)
-        else:
-            resp = codec(dialect).parse_response(orjson.loads(data))
-    except Exception:  # an answer we cannot read reports nothing
-        return None
-    return resp.usage if resp.usage != ir.Usage() else None
-
-
 def render(data: bytes, dialect: str | None = None, content_type: str | None = None) -> str:
     """A request or an answer, whole or streamed, as readable text."""
     if not data:

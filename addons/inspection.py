@@ -18,7 +18,6 @@ from mitmproxy import contentviews
 from mitmproxy import ctx
 from mitmproxy import http
 
-from addons import contentview_render
 from addons.contentview import CLIENT_REQUEST
 from addons.contentview import SUMMARY
 from addons.contentview import TOKENS
@@ -30,6 +29,8 @@ from addons.masking import mask_headers
 from addons.streaming import Capture
 from addons.streaming import Relay
 from addons.streaming import StreamAdapter
+from addons.usage import tokens_of
+from translators import ir
 
 logger = logging.getLogger(__name__)
 
@@ -159,7 +160,7 @@ def _annotate(flow: http.HTTPFlow, st: Any) -> None:
         "attempts": [a.label for a in st.tried] or ([st.account.label] if st.account is not None else []),
         "status": resp.status_code if resp is not None else None,
         "error": flow.error.msg if flow.error is not None else None,
-        "tokens": _tokens(st, resp, capture),
+        "tokens": _tokens(flow, st),
         "latency_ms": _latency(flow, st, record, capture),
     }
     if capture is not None:
@@ -175,14 +176,10 @@ def upstream_dialect(st: Any) -> str | None:
     return getattr(codec, "dialect", None)
 
 
-def _tokens(st: Any, resp: http.Response | None, capture: Capture | None) -> dict[str, int] | None:
-    usage = st.pipeline.usage if st.pipeline is not None else getattr(st, "usage", None)
-    if usage is None and resp is not None and resp.status_code < 300:
-        body = bytes(capture.client) if capture is not None else resp.raw_content or b""
-        usage = contentview_render.usage_of(body, st.endpoint.dialect)
-    if usage is None:
-        return None
-    return {name: getattr(usage, name) for name in TOKENS}
+def _tokens(flow: http.HTTPFlow, st: Any) -> dict[str, int] | None:
+    """The tokens accounted for the flow (addons.usage), None when the answer reported none."""
+    usage = tokens_of(flow, st)
+    return {name: getattr(usage, name) for name in TOKENS} if usage != ir.Usage() else None
 
 
 def _latency(flow: http.HTTPFlow, st: Any, record: Record | None,

@@ -14,8 +14,8 @@ from mitmproxy.test import tutils
 
 from addons import contentview_render
 from addons.contentview import LLMStreamView
+from addons.usage_read import usage_of
 from tests.captures import requests_for
-from translators import ir
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
@@ -138,11 +138,12 @@ def test_priority_outside_bridged_flows() -> None:
 
 @pytest.mark.parametrize(("name", "dialect", "expected"), STREAMS, ids=[s[0] for s in STREAMS])
 def test_usage_of_a_stream_reads_only_its_usage_events(name: str, dialect: str, expected: list[str]) -> None:
-    """The summary's tokens of a relayed stream: the same as the whole stream's, read from fewer events."""
+    """The tokens of a relayed stream (summary and accounting) are read from the first and last events that
+    mention usage, as the Relay keeps them: the same as the whole stream's."""
     data = (FIXTURES / name).read_bytes()
     whole, _ = contentview_render.decode_stream(contentview_render.events(data), dialect)
-    usage = contentview_render.usage_of(data, dialect)
-    assert usage == (whole.usage if whole.usage != ir.Usage() else None)
+    payloads = [ev.data.encode() for ev in contentview_render.events(data) if '"usage"' in ev.data]
+    assert usage_of(dialect, payloads[:1] + payloads[-1:]) == whole.usage
 
 
 def test_other_json_shows_as_json() -> None:
