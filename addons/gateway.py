@@ -93,6 +93,12 @@ def file_digest(path: str) -> bytes | None:
         return None
 
 
+def usage_hidden(st: FlowState) -> bool:
+    """A Chat Completions stream relayed unchanged whose client did not ask for usage: the bridge asks the
+    upstream for it all the same (usage accounting) and keeps its extra `choices: []` chunk from the client."""
+    opts = st.body.get("stream_options") if st.body is not None else None
+    return (st.endpoint.dialect == "openai-chat" and st.stream
+            and not (isinstance(opts, dict) and opts.get("include_usage")))
 
 
 class Gateway:
@@ -366,6 +372,8 @@ class Gateway:
             if checked.previous_response_id is None:  # else the history lives upstream
                 validate.check(checked)
             up_body = {**body, "model": route.upstream_model}
+            if usage_hidden(st):  # accounting needs the usage the client did not ask for
+                up_body["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
         else:
             up_body = codec(up_dialect).render_request(self._ir(st), route.upstream_model)
         call = dialect_call(provider, up_dialect, dumps(up_body), st.headers, ep.dialect, account)
@@ -479,7 +487,8 @@ class Gateway:
         if st.identity:
             client = codec(st.endpoint.dialect)
             resp.stream = st.relay = Relay(lambda reason: client.render_stream_error(
-                BridgeError.of("api_error", f"The upstream stream broke off: {reason}.", status=502)))
+                BridgeError.of("api_error", f"The upstream stream broke off: {reason}.", status=502)),
+                hide_usage=usage_hidden(st))
             return
         assert st.req is not None
         st.pipeline = StreamPipeline(st.upstream.stream_decoder(st.req),

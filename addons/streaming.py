@@ -21,15 +21,18 @@ class Relay:
     line checked to be JSON (or `[DONE]`). Garbage ends the client's stream with its
     dialect's error event instead of reaching it."""
 
-    __slots__ = ("last", "pending", "done", "error_tail", "ended", "capture", "usage_first", "usage_last")
+    __slots__ = ("last", "pending", "done", "error_tail", "ended", "capture", "usage_first", "usage_last",
+                 "hide_usage")
 
     MAX_PENDING = 16 * 1024 * 1024
 
-    def __init__(self, error_tail: Callable[[str], bytes]) -> None:
+    def __init__(self, error_tail: Callable[[str], bytes], hide_usage: bool = False) -> None:
         self.last = time.monotonic()
         self.pending = b""
         self.done = self.ended = False
         self.error_tail = error_tail
+        # The bridge asked for a usage chunk the client did not (Chat Completions' include_usage): read, not relayed.
+        self.hide_usage = hide_usage
         # The first and last events that mention usage (Anthropic splits it over two): for accounting.
         self.usage_first = self.usage_last = b""
         self.capture: Capture | None = None  # set by addons.inspection when bodies are kept
@@ -56,17 +59,22 @@ class Relay:
         return self._checked(buf[:cut]) if cut else []
 
     def _checked(self, ready: bytes) -> list[bytes]:
-        start = 0
+        start, hidden = 0, -1
         for line in ready.split(b"\n"):
             if line.startswith(b"data:"):
                 payload = line[5:].strip()
-                if payload and payload != b"[DONE]" and not _is_json(payload):
+                obj = _json(payload) if payload and payload != b"[DONE]" else None
+                if obj is _MALFORMED:
                     good = _end_after(ready[:start], b"\n\n")
                     return self._fail(ready[:good], "the upstream sent a malformed event")
                 if b'"usage"' in payload:
                     self.usage_first, self.usage_last = self.usage_first or payload, payload
+                    if self.hide_usage and isinstance(obj, dict) and not obj.get("choices") and obj.get("usage"):
+                        hidden = start
             start += len(line) + 1
-        return [ready]
+        if hidden >= 0:
+            ready = _without_event(ready, hidden)
+        return [ready] if ready else []
 
     def _fail(self, good: bytes, reason: str) -> list[bytes]:
         self.done = True
@@ -74,12 +82,24 @@ class Relay:
         return [good, tail] if good else [tail]
 
 
-def _is_json(payload: bytes) -> bool:
+_MALFORMED = object()
+
+
+def _json(payload: bytes) -> object:
     try:
-        orjson.loads(payload)
+        return orjson.loads(payload)
     except orjson.JSONDecodeError:
-        return False
-    return True
+        return _MALFORMED
+
+
+def _without_event(ready: bytes, at: int) -> bytes:
+    """`ready` (whole events) without the event that has a line starting at offset `at`."""
+    start = max(_end_after(ready[:at], b"\n\n"), _end_after(ready[:at], b"\r\n\r\n"))
+    ends = [i for i in (ready.find(b"\n\n", at), ready.find(b"\r\n\r\n", at)) if i >= 0]
+    if not ends:
+        return ready[:start]
+    end = min(ends)
+    return ready[:start] + ready[end + (4 if ready.startswith(b"\r\n\r\n", end) else 2):]
 
 
 def _end_after(buf: bytes, sep: bytes) -> int:

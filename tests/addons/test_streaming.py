@@ -26,3 +26,24 @@ def test_garbage_ends_with_error(cut: int) -> None:
     data = b'data: {"a":1}\n\nevent: y\ndata: {not json</html>\n\ndata: {"later":1}\n\n'
     out = b"".join(relay_all(data, cut))
     assert out == b'data: {"a":1}\n\nERR:the upstream sent a malformed event\n\n'
+
+
+USAGE_CHUNK = b'data: {"id":"c","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":3}}'
+ASKED = (b'data: {"id":"c","choices":[{"index":0,"delta":{"content":"Hi"}}],"usage":null}\n\n'
+         b'data: {"id":"c","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":null}\n\n')
+
+
+@pytest.mark.parametrize("eol", [b"\n", b"\r\n"])
+def test_a_usage_chunk_the_client_did_not_ask_for_is_read_not_relayed(eol: bytes) -> None:
+    data = (ASKED + USAGE_CHUNK + b"\n\n" + b"data: [DONE]\n\n").replace(b"\n", eol)
+    for cut in range(1, len(data)):
+        r = Relay(lambda reason: b"ERR\n\n", hide_usage=True)
+        out = r(data[:cut]) + r(data[cut:]) + r(b"")
+        assert b"".join(out) == (ASKED + b"data: [DONE]\n\n").replace(b"\n", eol), cut
+        assert b"" not in out
+        assert r.usage_last == USAGE_CHUNK[6:], "what accounting reads"
+
+
+def test_a_usage_chunk_the_client_asked_for_is_relayed() -> None:
+    data = ASKED + USAGE_CHUNK + b"\n\ndata: [DONE]\n\n"
+    assert b"".join(relay_all(data, 30)) == data

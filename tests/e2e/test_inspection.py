@@ -164,8 +164,13 @@ def test_same_dialect_stream_relayed_and_kept(saved: dict[str, Any]) -> None:
     flow = by_marker(saved["flows"], "ACC-INSPSAME")
     s = flow.metadata["bridge"]
     assert s["identity"] is True
-    # relayed unchanged: the client got the upstream's bytes
-    assert (flow.response.raw_content or b"").decode() == flow.metadata["bridge_upstream_answer"]["body"]
+    # relayed unchanged: the client got the upstream's bytes, but for the usage chunk that the bridge asked for
+    # (usage accounting) and the client did not
+    upstream = flow.metadata["bridge_upstream_answer"]["body"]
+    hidden = [event for event in upstream.split("\n\n") if '"choices":[]' in event and '"usage":{' in event]
+    assert len(hidden) == 1
+    assert (flow.response.raw_content or b"").decode() == upstream.replace(hidden[0] + "\n\n", "")
+    assert s["tokens"]["input"] > 0 and s["tokens"]["output"] > 0
 
 
 def test_no_secret_in_the_flow_file(saved: dict[str, Any]) -> None:

@@ -101,12 +101,17 @@ def calls(b: Bridge) -> Seen:
     add(seen, "chat", "chat/gpt-4.1", r.usage.prompt_tokens, r.usage.completion_tokens,
         reasoning=r.usage.completion_tokens_details.reasoning_tokens)
 
+    told = {}
     for model, provider in (("chat/gpt-4.1", "chat"), ("anthropic/claude-sonnet-4-5", "anthropic")):
         chunks = list(oa.chat.completions.create(model=model, messages=USER, stream=True,  # type: ignore
                                                  stream_options={"include_usage": True}))
         u = chunks[-1].usage
         assert u is not None and u.prompt_tokens and u.completion_tokens
         add(seen, provider, model, u.prompt_tokens, u.completion_tokens)
+        told[provider] = (u.prompt_tokens, u.completion_tokens)  # the emulator answers USER the same each time
+    chunks = list(oa.chat.completions.create(model="chat/gpt-4.1", messages=USER, stream=True))  # type: ignore
+    assert chunks and all(c.choices and c.usage is None for c in chunks), "no usage chunk it did not ask for"
+    add(seen, "chat", "chat/gpt-4.1", *told["chat"])  # relayed unchanged, yet counted: the bridge asked upstream
 
     r = oa.chat.completions.create(model="anthropic/claude-sonnet-4-5", messages=USER)  # type: ignore
     assert r.usage and r.usage.prompt_tokens and r.usage.completion_tokens
