@@ -99,6 +99,9 @@ def interception_args(args: Sequence[str], intercept_hosts: Sequence[str], scrip
     if intercept_hosts and not user_filters and not any(isinstance(m, ReverseMode) for m in found):
         extra += ["--allow-hosts", allow_hosts_regex(intercept_hosts)]
     wireguard = [m for m in found if isinstance(m, WireGuardMode)]
+    if wireguard and not scripts:
+        raise SystemExit("error: WireGuard mode runs without --lean: the lean entry point cannot load the addon "
+                         "that keeps the client's private key out of the log")
     for m in wireguard:
         ensure_wireguard_keys(Path(m.data).expanduser() if m.data else Path(confdir).expanduser() / "wireguard.conf")
     if wireguard and scripts:

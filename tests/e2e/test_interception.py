@@ -314,8 +314,10 @@ def test_launch_in_wireguard_mode_makes_owner_only_keys_and_loads_the_client_con
         "--allow-hosts", r"^(a\.b):\d+$", "-s", str(ROOT / "addons" / "wireguard_client.py")]
     assert (tmp_path / "wireguard.conf").stat().st_mode & 0o777 == 0o600
     keys = (tmp_path / "wireguard.conf").read_text()
-    assert interception_args(args, ["a.b"], scripts=False) == ["--allow-hosts", r"^(a\.b):\d+$"]  # lean entry
+    assert interception_args(args, ["a.b"]) == interception_args(args, ["a.b"])
     assert (tmp_path / "wireguard.conf").read_text() == keys  # made once, then kept
+    with pytest.raises(SystemExit, match="WireGuard mode runs without --lean"):  # it would log the client key
+        interception_args(args, ["a.b"], scripts=False)
 
 
 # ---------------------------------------------------------------- WireGuard and local modes
