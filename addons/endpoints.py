@@ -47,17 +47,15 @@ def unknown_message(method: str, path: str) -> str:
 
 
 def classify(method: str, path: str, headers_has_anthropic: bool) -> Endpoint:
-    p = path.split("?", 1)[0].rstrip("/")
-    if p.startswith("/v1/"):
-        p = p[3:]
+    bare = path.split("?", 1)[0].rstrip("/")
+    p = bare[3:] if bare.startswith("/v1/") else bare
     dialect = "anthropic-messages" if headers_has_anthropic else "openai-chat"
     if method == "POST" and p in POST_PATHS:
         return POST_PATHS[p]
     if method == "GET" and p == "/accTokens":
         return Endpoint("acc_tokens", dialect)
-    if method == "GET" and path.split("?", 1)[0].rstrip("/") == "/_bridge/pools":
+    if method == "GET" and bare == "/_bridge/pools":
         return Endpoint("pools", dialect)
-    bare = path.split("?", 1)[0].rstrip("/")
     if bare == "/admin" or bare.startswith("/admin/"):
         return Endpoint("admin", dialect)
     if method == "GET" and bare == "/metrics":
