@@ -253,8 +253,7 @@ class Gateway:
         if ep.name == "admin":  # its page is public; its API checks the client key itself
             return self._answer(flow, await admin.answer(flow, self))
         if ep.name == "metrics" and cfg.usage.metrics_public:  # Prometheus scrapes without a client key
-            await self.pool_state.refresh(self.pools)
-            return self._answer(flow, await self.usage.metrics(self.pools))
+            return await self._metrics(flow)
         key, direct = presented_key(flow.request, browser=ep.name == "page"), None
         if not key_matches(key, self.keys):
             direct = self._direct_account(flow, ep, cfg, key)
@@ -270,8 +269,7 @@ class Gateway:
         elif ep.name == "page":
             self._answer(flow, await local_views.page(flow, self.runtimes))
         elif ep.name == "metrics":
-            await self.pool_state.refresh(self.pools)
-            self._answer(flow, await self.usage.metrics(self.pools))
+            await self._metrics(flow)
         elif ep.name == "pools":
             await self.pool_state.refresh(self.pools)
             self._answer(flow, answers.json_response(200, local_views.pools_view(self.pools)))
@@ -282,6 +280,10 @@ class Gateway:
             await self._passthrough(flow, ep, cfg)
         else:
             await self._bridge(flow, ep, cfg, direct, key_id(key) if key else "")
+
+    async def _metrics(self, flow: http.HTTPFlow) -> None:
+        await self.pool_state.refresh(self.pools)  # pools shared between bridges: their latest health
+        self._answer(flow, await self.usage.metrics(self.pools))
 
     def _direct_account(self, flow: http.HTTPFlow, ep: Endpoint, cfg: BridgeConfig,
                         key: str | None) -> Account | None:
@@ -444,7 +446,7 @@ class Gateway:
         name = cfg.default_provider
         provider = cfg.providers.get(name) if name else None
         if name is None or provider is None or provider.type not in ("openai", "openai-compatible"):
-            raise TranslationError(f"Unknown endpoint {flow.request.method} {flow.request.path}.", kind="not_found",
+            raise TranslationError(unknown_message(flow.request.method, flow.request.path), kind="not_found",
                                    code="unknown_url")
         path = flow.request.path[3:]  # strip /v1: the provider's base URL carries its own prefix
         account = await self._pick_account(name)
