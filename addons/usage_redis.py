@@ -42,9 +42,11 @@ class RedisUsageStore(UsageStore):
         self.pending.append(rec)
         if not self.outage.live():
             return
+        # Taken out before the await: a concurrent add must not send these records again.
+        batch, self.pending = list(self.pending), deque(maxlen=PENDING_MAX)
         try:
             async with self.redis.pipeline(transaction=True) as p:  # one record lands whole or not at all
-                for r in self.pending:
+                for r in batch:
                     group = json.dumps([getattr(r, g) for g in GROUP], ensure_ascii=False)
                     p.sadd(f"{self.prefix}:usage:groups", group)
                     for c in COUNTERS:
@@ -54,8 +56,8 @@ class RedisUsageStore(UsageStore):
                 await p.execute()
         except REDIS_ERRORS as e:
             self.outage.failed(e)
+            self.pending = deque([*batch, *self.pending], maxlen=PENDING_MAX)  # kept, the oldest go first
             return
-        self.pending.clear()
         self.outage.answered()
 
     async def rows(self) -> list[dict[str, int | str]]:

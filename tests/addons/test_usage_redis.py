@@ -77,3 +77,16 @@ async def test_records_added_while_redis_is_away_are_written_when_it_is_back(tmp
         await store.close()
         if server is not None:
             server.stop()
+
+
+async def test_concurrent_adds_count_each_record_once(redis_server: RedisServer) -> None:  # noqa: F811
+    import asyncio
+
+    store = RedisUsageStore(redis_server.db(3), "conc")
+    try:
+        await asyncio.gather(*(store.add(rec(input_tokens=1)) for _ in range(50)))
+        rows = await store.rows()
+        assert [(r["requests"], r["input_tokens"]) for r in rows] == [(50, 50)]
+        assert await store.day_totals("sk-a…00000001", "2026-12-06") == (50, 50)
+    finally:
+        await store.close()
