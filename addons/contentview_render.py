@@ -1,7 +1,7 @@
 """LLM API bodies as readable text: requests and answers of the three dialects, whole (JSON) or
 streamed (SSE), read with the project's own codecs. Bodies of other formats (a provider plug-in's
-wire format) are listed event by event. Used by the "LLM stream" content view and for the tokens
-of a flow's summary; never on the hot path."""
+wire format) are listed event by event. Used by the "LLM stream" content view; never on the hot
+path."""
 
 from __future__ import annotations
 
@@ -9,14 +9,15 @@ from typing import Any
 
 import orjson
 
+from addons.endpoints import POST_PATHS
 from translators import ir
-from translators.accumulate import Accumulator
+from translators.accumulate import accumulate
 from translators.registry import codec
 from translators.sse import SSEEvent
 from translators.sse import SSEParser
 
-DIALECT_OF_PATH = {"/chat/completions": "openai-chat", "/responses": "openai-responses",
-                   "/messages": "anthropic-messages"}
+# The model-call endpoints the bridge knows, matched as path suffixes (any host, with or without /v1).
+DIALECT_OF_PATH = {path: ep.dialect for path, ep in POST_PATHS.items() if ep.name != "count_tokens"}
 NO_REQUEST = ir.ChatRequest(model="", messages=())  # decoders only consult the request for tool kinds
 FIELDS = (b"data:", b"event:", b"id:", b"retry:")
 TEXT_CAP = 4000  # one block shown in full up to this many characters
@@ -101,12 +102,7 @@ def _has_blocks(obj: dict[str, Any]) -> bool:
 
 def decode_stream(evs: list[SSEEvent], dialect: str) -> tuple[ir.ChatResponse, ir.StreamError | None]:
     """A stream's answer so far, and the error it ended with, if any."""
-    decoder, acc = codec(dialect).stream_decoder(NO_REQUEST), Accumulator()
-    for ev in evs:
-        for out in decoder.feed(ev):
-            acc.feed(out)
-    for out in decoder.flush():
-        acc.feed(out)
+    acc = accumulate(codec(dialect).stream_decoder(NO_REQUEST), evs)
     error, acc.error = acc.error, None
     return acc.result(), error
 

@@ -4,6 +4,7 @@ that only streams)."""
 from __future__ import annotations
 
 from typing import Callable
+from typing import Iterable
 from typing import Sequence
 
 from translators import ir
@@ -11,6 +12,7 @@ from translators.codec import StreamDecoder
 from translators.errors import BridgeError
 from translators.errors import TranslationError
 from translators.pipeline import StreamTransform
+from translators.sse import SSEEvent
 from translators.sse import SSEParser
 
 
@@ -59,16 +61,23 @@ class Accumulator:
         return b
 
 
-def decode_stream_body(decoder: StreamDecoder, body: bytes,
-                       transforms: Sequence[StreamTransform] = ()) -> ir.ChatResponse:
-    """A whole SSE body (buffered, or served under another content type) -> one answer."""
-    parser, acc = SSEParser(), Accumulator()
-    events = [ev for sse in parser.feed(body) + parser.flush() for ev in decoder.feed(sse)] + decoder.flush()
+def accumulate(decoder: StreamDecoder, sse_events: Iterable[SSEEvent],
+               transforms: Sequence[StreamTransform] = ()) -> Accumulator:
+    """SSE events of one answer, decoded to the end, in an Accumulator (its error, if any, not raised)."""
+    acc = Accumulator()
+    events = [ev for sse in sse_events for ev in decoder.feed(sse)] + decoder.flush()
     for t in transforms:
         events = [out for ev in events for out in t.feed(ev)] + t.flush()
     for ev in events:
         acc.feed(ev)
-    return acc.result()
+    return acc
+
+
+def decode_stream_body(decoder: StreamDecoder, body: bytes,
+                       transforms: Sequence[StreamTransform] = ()) -> ir.ChatResponse:
+    """A whole SSE body (buffered, or served under another content type) -> one answer."""
+    parser = SSEParser()
+    return accumulate(decoder, parser.feed(body) + parser.flush(), transforms).result()
 
 
 def stream_or_error(body: bytes, decoder: Callable[[], StreamDecoder], starts: tuple[bytes, ...],
